@@ -1,0 +1,89 @@
+"""CBC through PuLP. PuLP's own status is unreliable after a time limit (it reports
+'Infeasible' when CBC merely found nothing in time), so we read CBC's log for the outcome,
+the objective and the proven bound."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from pathlib import Path
+
+from planner.backends.base import SolveOptions, SolverResult, Status
+from planner.linear import LinearModel
+
+
+def to_pulp(model: LinearModel):  # type: ignore[no-untyped-def]
+    """The same model as a PuLP problem; variables are named x0..xn in column order."""
+    import pulp
+
+    problem = pulp.LpProblem("plan", pulp.LpMinimize)
+    variables = [
+        pulp.LpVariable(
+            f"x{index}",
+            lowBound=model.lower[index],
+            upBound=None if model.upper[index] == float("inf") else model.upper[index],
+            cat=pulp.LpInteger if model.integer[index] else pulp.LpContinuous,
+        )
+        for index in range(model.variable_count)
+    ]
+    problem += pulp.lpSum(c * variables[i] for i, c in enumerate(model.cost) if c) + 0.0
+    for number, row in enumerate(model.rows):
+        expression = pulp.lpSum(c * variables[i] for i, c in zip(row.indices, row.coefficients,
+                                                                 strict=True))
+        if row.lower == row.upper:
+            problem += expression == row.lower, f"r{number}"
+            continue
+        if row.lower > -float("inf"):
+            problem += expression >= row.lower, f"r{number}_lo"
+        if row.upper < float("inf"):
+            problem += expression <= row.upper, f"r{number}_hi"
+    return problem, variables
+
+
+_RESULT = re.compile(r"^Result - (.*)$", re.MULTILINE)
+_OBJECTIVE = re.compile(r"^Objective value:\s+(\S+)", re.MULTILINE)
+_BOUND = re.compile(r"^Lower bound:\s+(\S+)", re.MULTILINE)
+
+
+class CbcBackend:
+    name = "cbc"
+
+    def solve(self, model: LinearModel, options: SolveOptions) -> SolverResult:
+        import pulp
+
+        problem, variables = to_pulp(model)
+        with tempfile.TemporaryDirectory() as folder:
+            log_path = Path(folder) / "cbc.log"
+            solver = pulp.PULP_CBC_CMD(
+                msg=False, timeLimit=options.time_limit_s, gapRel=options.relative_gap,
+                threads=options.threads, logPath=str(log_path), keepFiles=False,
+                options=["randomSeed 1", "randomCbcSeed 1"],
+            )
+            started = time.perf_counter()
+            problem.solve(solver)
+            seconds = time.perf_counter() - started
+            log = log_path.read_text(errors="replace") if log_path.exists() else ""
+        return _result(log, model, variables, seconds)
+
+
+def _result(log: str, model: LinearModel, variables: list, seconds: float  # type: ignore[type-arg]
+            ) -> SolverResult:
+    result = _RESULT.search(log)
+    text = result.group(1) if result else ""
+    objective_match = _OBJECTIVE.search(log)
+    bound_match = _BOUND.search(log)
+    has_solution = objective_match is not None and "infeasible" not in text.lower()
+    values = tuple(float(v.varValue or 0.0) for v in variables) if has_solution else ()
+    objective = model.objective(list(values)) if has_solution else None
+    bound = float(bound_match.group(1)) + model.objective_offset if bound_match else None
+    if text.startswith("Optimal"):
+        status = Status.optimal
+        bound = objective if bound is None else bound
+    elif "infeasible" in text.lower():
+        status = Status.infeasible
+    elif text.startswith("Stopped"):
+        status = Status.feasible if has_solution else Status.no_solution
+    else:
+        status = Status.error
+    return SolverResult(status, objective, bound, values, seconds, "cbc")

@@ -1,0 +1,272 @@
+"""Candidate configurations per workload, each feasible or rejected with its reason.
+
+A candidate is one way to serve a workload: (offer, pricing mode, variant, tensor-parallel
+degree, batch). Latency, memory and quality are properties of the configuration alone, so
+they are checked here; coupled limits (budget, quotas, spot share) are left to the MIP.
+
+Exact dominance pruning: for one workload, offer and variant, every (tensor-parallel, batch)
+choice has the same price, the same accelerators and the same quality, so only the one with
+the highest capacity per instance can appear in an optimal plan; the others are kept as
+rejections with reason `dominated`. Pricing modes of one offer share that choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from planner.catalog import Catalog, Offer, PricingMode, Variant
+from planner.performance import Estimate, estimate, measured_estimate
+from planner.problem import Problem, Workload
+
+BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+class Reason(str, Enum):
+    """Why a configuration cannot serve a workload."""
+
+    variant_unsupported = "variant_unsupported"
+    variant_not_allowed = "variant_not_allowed"
+    quality = "quality"
+    memory = "memory"
+    ttft = "ttft"
+    tpot = "tpot"
+    e2e = "e2e"
+    no_price = "no_price"
+    spot_not_allowed = "spot_not_allowed"
+    quota = "quota"
+    dominated = "dominated"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Where and how one replica group runs: shared by candidates and rejections."""
+
+    workload: str
+    offer: Offer
+    mode: PricingMode | None
+    variant: str
+    tensor_parallel: int
+    batch: int
+
+    @property
+    def replicas_per_instance(self) -> int:
+        return self.offer.count // self.tensor_parallel
+
+    def label(self) -> str:
+        mode = self.mode.value if self.mode else "any"
+        return (f"{self.offer.key} {self.offer.accelerator}x{self.offer.count} {mode} "
+                f"{self.variant} tp{self.tensor_parallel} b{self.batch}")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A feasible configuration: capacity and price per instance."""
+
+    index: int
+    config: Config
+    estimate: Estimate
+    capacity_rps: float
+    """Requests/s one instance serves at the utilisation cap (all its replicas)."""
+    cost_usd_per_month: float
+    quality: float
+    """Quality relative to the bf16 model."""
+
+    @property
+    def workload(self) -> str:
+        return self.config.workload
+
+    @property
+    def mode(self) -> PricingMode:
+        assert self.config.mode is not None
+        return self.config.mode
+
+    @property
+    def accelerators(self) -> int:
+        return self.config.offer.count
+
+
+@dataclass(frozen=True)
+class Rejection:
+    config: Config
+    reason: Reason
+    detail: str
+    cost_usd_per_month: float | None
+    estimate: Estimate | None = None
+
+
+@dataclass(frozen=True)
+class CandidateSet:
+    candidates: tuple[Candidate, ...]
+    rejections: tuple[Rejection, ...]
+
+    def for_workload(self, name: str) -> list[Candidate]:
+        return [c for c in self.candidates if c.workload == name]
+
+    def rejections_for(self, name: str) -> list[Rejection]:
+        return [r for r in self.rejections if r.config.workload == name]
+
+
+def tensor_parallel_degrees(count: int) -> list[int]:
+    """Divisors of the instance's accelerator count that are powers of two (and the count)."""
+    degrees = {d for d in (1, 2, 4, 8, 16) if count % d == 0}
+    degrees.add(count)
+    return sorted(degrees)
+
+
+def offer_allowed(problem: Problem, catalog: Catalog, offer: Offer) -> bool:
+    allow = problem.allow
+    if allow.providers is not None and offer.provider not in allow.providers:
+        return False
+    if allow.regions is not None and offer.region not in allow.regions:
+        return False
+    if allow.accelerators is not None:
+        allowed = {catalog.resolve_accelerator(name) for name in allow.accelerators}
+        if offer.accelerator not in allowed:
+            return False
+    return True
+
+
+def quota_blocks(problem: Problem, catalog: Catalog, offer: Offer) -> int | None:
+    """The smallest quota that matches the offer and is below one instance, if any."""
+    for quota in problem.quotas:
+        if quota.accelerator and catalog.resolve_accelerator(quota.accelerator) != offer.accelerator:
+            continue
+        if quota.provider and quota.provider != offer.provider:
+            continue
+        if quota.region and quota.region != offer.region:
+            continue
+        if quota.max_accelerators < offer.count:
+            return quota.max_accelerators
+    return None
+
+
+def quality_of(workload: Workload, catalog: Catalog, variant: Variant) -> tuple[float, str | None]:
+    """Relative quality of the variant and, if it misses a floor, the reason."""
+    model = catalog.models[workload.model]
+    relative = variant.quality_retention
+    if workload.min_quality is not None and relative < workload.min_quality:
+        return relative, f"quality {relative:.3f} < floor {workload.min_quality:.3f}"
+    score = model.quality * relative
+    if workload.min_quality_score is not None and score < workload.min_quality_score:
+        return relative, f"quality score {score:.3f} < floor {workload.min_quality_score:.3f}"
+    return relative, None
+
+
+def variant_problem(workload: Workload, catalog: Catalog, variant: Variant, offer: Offer
+                    ) -> tuple[Reason, str] | None:
+    if workload.variants is not None and variant.name not in workload.variants:
+        return Reason.variant_not_allowed, f"{variant.name} not in the workload's variants"
+    accelerator = catalog.accelerators[offer.accelerator]
+    if variant.architectures is not None and accelerator.architecture not in variant.architectures:
+        return (Reason.variant_unsupported,
+                f"{variant.name} has no kernels for {accelerator.name} ({accelerator.architecture})")
+    if variant.compute not in accelerator.tflops:
+        return (Reason.variant_unsupported,
+                f"{accelerator.name} has no {variant.compute.value} tensor cores")
+    return None
+
+
+def slo_problem(workload: Workload, performance: Estimate) -> tuple[Reason, str] | None:
+    slo = workload.slo
+    if slo.ttft_ms is not None and performance.ttft_ms > slo.ttft_ms:
+        return Reason.ttft, f"TTFT {performance.ttft_ms:.0f} ms > SLO {slo.ttft_ms:.0f} ms"
+    if slo.tpot_ms is not None and performance.tpot_ms > slo.tpot_ms:
+        return Reason.tpot, f"TPOT {performance.tpot_ms:.1f} ms > SLO {slo.tpot_ms:.1f} ms"
+    if slo.e2e_ms is not None and performance.e2e_ms > slo.e2e_ms:
+        return Reason.e2e, f"E2E {performance.e2e_ms:.0f} ms > SLO {slo.e2e_ms:.0f} ms"
+    return None
+
+
+def performance_of(workload: Workload, catalog: Catalog, variant: Variant, offer: Offer,
+                   tensor_parallel: int, batch: int) -> Estimate:
+    """Measured point for this configuration if the workload has one, else the roofline."""
+    model = catalog.models[workload.model]
+    accelerator = catalog.accelerators[offer.accelerator]
+    prompt, output = workload.tokens.prompt, workload.tokens.output
+    for point in workload.measured:
+        if (catalog.resolve_accelerator(point.accelerator) == accelerator.name
+                and point.count == tensor_parallel and point.variant == variant.name
+                and point.batch == batch):
+            return measured_estimate(model, variant, accelerator, tensor_parallel, batch, prompt,
+                                     output, point.ttft_ms, point.tpot_ms, point.throughput_rps)
+    return estimate(model, variant, accelerator, tensor_parallel, batch, prompt, output)
+
+
+def cheapest_monthly(catalog: Catalog, offer: Offer, modes: tuple[PricingMode, ...]) -> float | None:
+    prices = [p for p in (catalog.monthly_price(offer, m) for m in modes) if p is not None]
+    return min(prices) if prices else None
+
+
+def build_candidates(problem: Problem, catalog: Catalog) -> CandidateSet:
+    """Enumerate every configuration of every workload; keep the feasible, explain the rest."""
+    candidates: list[Candidate] = []
+    rejections: list[Rejection] = []
+    modes = problem.allow.pricing
+    utilisation = problem.performance.utilisation_cap
+    offers = [offer for offer in catalog.offers if offer_allowed(problem, catalog, offer)]
+    for workload in problem.workloads:
+        for offer in offers:
+            price_hint = cheapest_monthly(catalog, offer, modes)
+            blocked = quota_blocks(problem, catalog, offer)
+            for variant in catalog.variants.values():
+                def reject(reason: Reason, detail: str, tp: int = offer.count, batch: int = 1,
+                           perf: Estimate | None = None, variant: Variant = variant) -> None:
+                    config = Config(workload.name, offer, None, variant.name, tp, batch)
+                    rejections.append(Rejection(config, reason, detail, price_hint, perf))
+
+                problem_found = variant_problem(workload, catalog, variant, offer)
+                if problem_found:
+                    reject(*problem_found)
+                    continue
+                quality, quality_detail = quality_of(workload, catalog, variant)
+                if quality_detail:
+                    reject(Reason.quality, quality_detail)
+                    continue
+                if blocked is not None:
+                    reject(Reason.quota, f"one instance needs {offer.count} {offer.accelerator}, "
+                                         f"quota allows {blocked}")
+                    continue
+                best: tuple[float, int, int, Estimate] | None = None
+                for tp in tensor_parallel_degrees(offer.count):
+                    for batch in BATCH_SIZES:
+                        perf = performance_of(workload, catalog, variant, offer, tp, batch)
+                        if not perf.fits:
+                            reject(Reason.memory,
+                                   f"needs {perf.memory_needed_gb:.1f} GB > "
+                                   f"{perf.memory_usable_gb:.1f} GB usable on "
+                                   f"{tp}x{offer.accelerator}", tp, batch, perf)
+                            continue
+                        slo_found = slo_problem(workload, perf)
+                        if slo_found:
+                            reject(*slo_found, tp=tp, batch=batch, perf=perf)
+                            continue
+                        capacity = perf.throughput_rps * utilisation * (offer.count // tp)
+                        if best is None or capacity > best[0] + 1e-12:
+                            if best is not None:
+                                reject(Reason.dominated, "less capacity than "
+                                       f"tp{tp} b{batch}", best[1], best[2], best[3])
+                            best = (capacity, tp, batch, perf)
+                        else:
+                            reject(Reason.dominated,
+                                   f"less capacity than tp{best[1]} b{best[2]}", tp, batch, perf)
+                if best is None:
+                    continue
+                capacity, tp, batch, perf = best
+                for mode in PricingMode:
+                    config = Config(workload.name, offer, mode, variant.name, tp, batch)
+                    monthly = catalog.monthly_price(offer, mode)
+                    if mode not in modes:
+                        continue
+                    if monthly is None:
+                        rejections.append(Rejection(config, Reason.no_price,
+                                                    f"{offer.key} has no {mode.value} price",
+                                                    None, perf))
+                        continue
+                    if mode is PricingMode.spot and workload.max_spot_share == 0:
+                        rejections.append(Rejection(config, Reason.spot_not_allowed,
+                                                    "max_spot_share is 0", monthly, perf))
+                        continue
+                    candidates.append(Candidate(len(candidates), config, perf, capacity,
+                                                monthly, quality))
+    return CandidateSet(tuple(candidates), tuple(rejections))

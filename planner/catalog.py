@@ -1,0 +1,242 @@
+"""Catalog: accelerators, offers (instance prices), models and compression variants.
+
+A catalog is one or more YAML files with any of the top-level lists `accelerators`, `offers`,
+`models`, `variants`. The default catalog is the folder `catalogs/default/`. Later files override
+earlier rows with the same key (accelerator/model/variant name; offer provider+region+instance).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from pydantic import Field, ValidationError, model_validator
+
+from planner.errors import InputError, Issue
+from planner.schema import (
+    HOURS_PER_MONTH,
+    Fraction,
+    Name,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    Sourced,
+    Strict,
+)
+from planner.validation import issues_from_validation_error
+from planner.yamlio import LoadedYaml, read_yaml
+
+CATALOG_ROOT = Path(__file__).resolve().parent.parent / "catalogs"
+
+
+class Precision(str, Enum):
+    """Tensor-core precision a variant computes its matrix products in."""
+
+    bf16 = "bf16"
+    fp8 = "fp8"
+    int8 = "int8"
+    int4 = "int4"
+
+
+class PricingMode(str, Enum):
+    on_demand = "on_demand"
+    spot = "spot"
+    reserved_1y = "reserved_1y"
+    reserved_3y = "reserved_3y"
+
+
+class Accelerator(Sourced):
+    name: Name = Field(description="Canonical name, e.g. H100-SXM.")
+    aliases: tuple[Name, ...] = Field(default=(), description="Other names users write.")
+    vendor: Name
+    architecture: Name = Field(description="e.g. hopper, ampere, ada, cdna3, tpu-v5e, cpu.")
+    memory_gb: PositiveFloat = Field(description="Device memory per accelerator, GB (1e9 bytes).")
+    bandwidth_gb_s: PositiveFloat = Field(description="Memory bandwidth per accelerator, GB/s.")
+    tflops: dict[Precision, PositiveFloat] = Field(
+        description="Dense (non-sparse) peak TFLOPS/TOPS per precision the hardware supports."
+    )
+    tdp_w: PositiveFloat | None = Field(default=None, description="Board power, W.")
+
+    @model_validator(mode="after")
+    def _needs_bf16(self) -> Accelerator:
+        if Precision.bf16 not in self.tflops:
+            raise ValueError("tflops must give at least bf16 (16-bit) throughput")
+        return self
+
+
+class Prices(Strict):
+    """Effective $/hour for the whole instance per pricing mode; absent means not offered."""
+
+    on_demand: PositiveFloat | None = None
+    spot: PositiveFloat | None = None
+    reserved_1y: PositiveFloat | None = None
+    reserved_3y: PositiveFloat | None = None
+
+    def get(self, mode: PricingMode) -> float | None:
+        value: float | None = getattr(self, mode.value)
+        return value
+
+
+class Offer(Sourced):
+    provider: Name
+    region: Name
+    instance_type: Name
+    accelerator: Name
+    count: PositiveInt = Field(description="Accelerators per instance.")
+    prices_usd_per_hour: Prices
+
+    @property
+    def key(self) -> str:
+        return f"{self.provider}/{self.region}/{self.instance_type}"
+
+
+class Model(Sourced):
+    name: Name
+    family: Name = Field(description="Models of one family may stand in for each other.")
+    params_b: PositiveFloat = Field(description="Parameters, billions.")
+    layers: PositiveInt
+    hidden: PositiveInt = Field(description="Hidden (model) dimension.")
+    kv_heads: PositiveInt = Field(description="Key/value heads (GQA groups).")
+    head_dim: PositiveInt
+    context: PositiveInt = Field(description="Maximum context length, tokens.")
+    quality: Fraction = Field(description="Quality score at bf16 (e.g. MMLU 5-shot, 0-1).")
+
+
+class Variant(Sourced):
+    name: Name
+    weight_bytes_per_param: PositiveFloat
+    compute: Precision = Field(description="Precision of the matrix products.")
+    quality_retention: Fraction = Field(description="Quality relative to the bf16 model.")
+    architectures: tuple[Name, ...] | None = Field(
+        default=None, description="Accelerator architectures with kernels for it; null = any."
+    )
+    bandwidth_efficiency: PositiveFloat = Field(
+        default=1.0,
+        description="Achieved fraction of the bf16 kernels' memory bandwidth (dequantisation "
+        "overhead), from measured batch-1 decode speedups; 1.0 for bf16.",
+    )
+
+
+class CatalogFile(Strict):
+    accelerators: tuple[Accelerator, ...] = ()
+    offers: tuple[Offer, ...] = ()
+    models: tuple[Model, ...] = ()
+    variants: tuple[Variant, ...] = ()
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The merged catalog the planner reads; lookups are by canonical name."""
+
+    accelerators: dict[str, Accelerator]
+    offers: tuple[Offer, ...]
+    models: dict[str, Model]
+    variants: dict[str, Variant]
+    files: tuple[str, ...] = field(default=())
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def accelerator(self, name: str) -> Accelerator:
+        return self.accelerators[self.aliases.get(name.lower(), name)]
+
+    def resolve_accelerator(self, name: str) -> str | None:
+        """Canonical accelerator name for `name` or an alias (case-insensitive), else None."""
+        return self.aliases.get(name.lower())
+
+    def monthly_price(self, offer: Offer, mode: PricingMode) -> float | None:
+        hourly = offer.prices_usd_per_hour.get(mode)
+        return None if hourly is None else hourly * HOURS_PER_MONTH
+
+    def providers(self) -> list[str]:
+        return sorted({offer.provider for offer in self.offers})
+
+    def regions(self) -> list[str]:
+        return sorted({offer.region for offer in self.offers})
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """A ' (did you mean X?)' hint, or '' when nothing is close."""
+    options = sorted(set(choices))
+    lowered = {option.lower(): option for option in options}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    return f"; did you mean '{lowered[close[0]]}'?" if close else ""
+
+
+def resolve_catalog_path(entry: str, relative_to: Path | None) -> Path:
+    """`default` (or any folder name under catalogs/) or a path to a file or folder."""
+    builtin = CATALOG_ROOT / entry
+    if "/" not in entry and not entry.endswith((".yaml", ".yml")) and builtin.is_dir():
+        return builtin
+    path = Path(entry)
+    if not path.is_absolute() and relative_to is not None:
+        path = relative_to / path
+    return path
+
+
+def catalog_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+    return [path]
+
+
+def _parse_file(loaded: LoadedYaml) -> CatalogFile:
+    if loaded.data is None:
+        return CatalogFile()
+    if not isinstance(loaded.data, dict):
+        raise InputError([loaded.issue((), "a catalog file must be a mapping with lists "
+                                            "'accelerators', 'offers', 'models', 'variants'")])
+    try:
+        return CatalogFile.model_validate(loaded.data)
+    except ValidationError as exc:
+        raise InputError(issues_from_validation_error(exc, loaded, CatalogFile)) from None
+
+
+def load_catalog(entries: Iterable[str], relative_to: Path | None = None) -> Catalog:
+    """Load and merge catalog files; checks cross-references (offer -> accelerator)."""
+    accelerators: dict[str, Accelerator] = {}
+    offers: dict[str, Offer] = {}
+    models: dict[str, Model] = {}
+    variants: dict[str, Variant] = {}
+    files: list[str] = []
+    offer_origin: dict[str, tuple[LoadedYaml, int]] = {}
+    issues: list[Issue] = []
+    for entry in entries:
+        path = resolve_catalog_path(entry, relative_to)
+        if not path.exists():
+            known = [p.name for p in CATALOG_ROOT.iterdir() if p.is_dir()] if CATALOG_ROOT.is_dir() else []
+            issues.append(Issue(str(path), None, None, "catalogs",
+                                f"catalog '{entry}' not found{did_you_mean(entry, known)}"))
+            continue
+        for file in catalog_files(path):
+            loaded = read_yaml(file, "catalog file")
+            try:
+                parsed = _parse_file(loaded)
+            except InputError as exc:
+                issues.extend(exc.issues)
+                continue
+            files.append(str(file))
+            accelerators.update({row.name: row for row in parsed.accelerators})
+            models.update({row.name: row for row in parsed.models})
+            variants.update({row.name: row for row in parsed.variants})
+            for index, offer in enumerate(parsed.offers):
+                offers[offer.key] = offer
+                offer_origin[offer.key] = (loaded, index)
+    aliases: dict[str, str] = {}
+    for accelerator in accelerators.values():
+        for alias in (accelerator.name, *accelerator.aliases):
+            aliases[alias.lower()] = accelerator.name
+    for key, offer in offers.items():
+        if offer.accelerator.lower() not in aliases:
+            loaded, index = offer_origin[key]
+            hint = did_you_mean(offer.accelerator, aliases.values())
+            issues.append(loaded.issue(("offers", index, "accelerator"),
+                                       f"unknown accelerator '{offer.accelerator}'{hint}"))
+    if issues:
+        raise InputError(issues)
+    resolved_offers = tuple(
+        offer.model_copy(update={"accelerator": aliases[offer.accelerator.lower()]})
+        for offer in offers.values()
+    )
+    return Catalog(accelerators, resolved_offers, models, variants, tuple(files), aliases)

@@ -1,0 +1,132 @@
+"""Command line: a thin layer over the pipeline. Exit codes: 0 plan, 1 bad input or error,
+2 infeasible (with a diagnosis), 3 time limit with a feasible but unproven plan."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from planner.errors import InputError, PlanError, input_error
+
+EXIT_INFEASIBLE = 2
+EXIT_TIME_LIMIT = 3
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(command: F) -> F:
+    """Turn our errors into one message on stderr and exit code 1, never a traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except PlanError as exc:
+            click.echo(str(exc) if isinstance(exc, InputError) else f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit(text: str, output: Path | None, force: bool) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from planner.output import write_atomic
+
+    write_atomic(output, text, force)
+    click.echo(f"wrote {output}", err=True)
+
+
+@click.group()
+@click.version_option(package_name="plan-ai-compute")
+def main() -> None:
+    """plan: proven-optimal AI compute plans, explained."""
+
+
+@main.command()
+@click.argument("problem_file", type=click.Path(path_type=Path))
+@click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True)
+@click.option("--time-limit", type=click.FloatRange(min=0.1, max=86400), default=60.0,
+              show_default=True, help="Seconds the solver may run.")
+@click.option("--gap", type=click.FloatRange(min=0, max=1), default=1e-6, show_default=True,
+              help="Relative optimality gap at which to stop.")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]),
+              default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to this file.")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@reports_errors
+def solve(problem_file: Path, solver: str, time_limit: float, gap: float, output_format: str,
+          output: Path | None, force: bool) -> None:
+    """Find the cheapest plan that meets every SLO, quota and budget in PROBLEM_FILE."""
+    from planner.backends import SolveOptions
+    from planner.problem import load_problem
+    from planner.report import render_table
+    from planner.solve import solve as run_solve
+
+    problem, catalog = load_problem(problem_file)
+    click.echo(f"solving {problem.name}: {len(problem.workloads)} workloads, "
+               f"{len(catalog.offers)} offers ...", err=True)
+    plan = run_solve(problem, catalog, solver, SolveOptions(time_limit, gap))
+    text = plan.to_json() if output_format == "json" else render_table(plan, problem)
+    emit(text, output, force)
+    if plan.status == "optimal":
+        return
+    if plan.status == "feasible":
+        sys.exit(EXIT_TIME_LIMIT)
+    if plan.status in ("infeasible", "no_solution"):
+        if output is not None or output_format == "json":
+            click.echo("no plan: " + "\n  ".join(plan.diagnosis), err=True)
+        sys.exit(EXIT_INFEASIBLE)
+    sys.exit(1)
+
+
+@main.command()
+@click.argument("problem_file", type=click.Path(path_type=Path))
+@click.argument("plan_file", type=click.Path(path_type=Path))
+@reports_errors
+def check(problem_file: Path, plan_file: Path) -> None:
+    """Re-check PLAN_FILE (JSON from `plan solve`) against PROBLEM_FILE without a solver."""
+    from planner.plan import plan_from_dict
+    from planner.problem import load_problem
+    from planner.verify import check_plan
+
+    problem, catalog = load_problem(problem_file)
+    plan = read_plan(plan_file)
+    del plan_from_dict
+    result = check_plan(problem, catalog, plan)
+    if result.valid:
+        click.echo(f"valid: {len(plan.allocations)} allocations, "
+                   f"${result.cost_usd_per_month:,.2f}/month recomputed")
+        return
+    click.echo(f"invalid: {len(result.violations)} violations", err=True)
+    for violation in result.violations:
+        click.echo(f"  - {violation}", err=True)
+    sys.exit(1)
+
+
+def read_plan(path: Path) -> Any:
+    from planner.plan import plan_from_dict
+
+    if not path.is_file():
+        raise input_error(str(path), "plan file not found")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return plan_from_dict(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise input_error(str(path), f"not valid JSON ({exc})") from None
+    except (ValueError, TypeError, KeyError) as exc:
+        raise input_error(str(path), f"not a plan file ({exc})") from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""Explanations: why each workload runs where it does, and why a problem has no plan.
+
+Every figure here is recomputed from candidates and the plan's allocations, never typed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from planner.backends import Status
+from planner.candidates import Candidate, CandidateSet, Reason, Rejection
+from planner.catalog import Catalog, PricingMode
+from planner.formulation import quota_matches
+from planner.plan import Allocation
+from planner.problem import Problem, Workload
+
+MAX_LINES_PER_SECTION = 4
+HIDDEN_REASONS = {Reason.dominated, Reason.no_price}
+
+
+def money(value: float) -> str:
+    return f"${value:,.0f}"
+
+
+def instances_needed(rate_rps: float, capacity_rps: float, min_replicas: int,
+                     replicas_per_instance: int) -> int:
+    return max(math.ceil(rate_rps / capacity_rps - 1e-9),
+               math.ceil(min_replicas / replicas_per_instance), 1)
+
+
+def standalone_cost(workload: Workload, candidate: Candidate) -> float:
+    """Monthly cost of serving the whole workload with this one candidate."""
+    count = instances_needed(workload.rate_rps, candidate.capacity_rps, workload.min_replicas,
+                             candidate.config.replicas_per_instance)
+    return count * candidate.cost_usd_per_month
+
+
+def describe(candidate: Candidate) -> str:
+    config = candidate.config
+    return (f"{config.offer.accelerator}x{config.offer.count} {config.offer.key} "
+            f"{candidate.mode.value} {config.variant} b{config.batch}")
+
+
+def coupled_reason(problem: Problem, catalog: Catalog, workload: Workload,
+                   candidate: Candidate, allocations: tuple[Allocation, ...]) -> str:
+    """Which shared limit keeps a cheaper feasible candidate out of the plan."""
+    if candidate.mode is PricingMode.spot and workload.max_spot_share < 1:
+        return (f"spot share would be 100 % > allowed {workload.max_spot_share:.0%}")
+    needed = instances_needed(workload.rate_rps, candidate.capacity_rps, workload.min_replicas,
+                              candidate.config.replicas_per_instance) * candidate.accelerators
+    for quota in problem.quotas:
+        if not quota_matches(quota, catalog, candidate):
+            continue
+        used_by_others = sum(
+            a.instances * a.accelerators_per_instance for a in allocations
+            if a.workload != workload.name and _allocation_matches(quota, catalog, a))
+        if used_by_others + needed > quota.max_accelerators:
+            left = max(0, quota.max_accelerators - used_by_others)
+            return (f"needs {needed} {candidate.config.offer.accelerator}, quota allows "
+                    f"{left} more")
+    if problem.budget_usd_per_month is not None:
+        return "the joint plan under the budget is cheaper overall"
+    return "the joint plan is cheaper overall (shared limits)"
+
+
+def _allocation_matches(quota: object, catalog: Catalog, allocation: Allocation) -> bool:
+    from planner.problem import Quota
+
+    assert isinstance(quota, Quota)
+    if quota.accelerator and catalog.resolve_accelerator(quota.accelerator) != allocation.accelerator:
+        return False
+    if quota.provider and quota.provider != allocation.provider:
+        return False
+    return not (quota.region and quota.region != allocation.region)
+
+
+def rejection_cost(workload: Workload, rejection: Rejection, utilisation: float) -> float | None:
+    """A lower bound on what the rejected option would have cost for this workload."""
+    if rejection.cost_usd_per_month is None:
+        return None
+    perf = rejection.estimate
+    if perf is None or perf.throughput_rps <= 0:
+        return rejection.cost_usd_per_month
+    capacity = perf.throughput_rps * utilisation * rejection.config.replicas_per_instance
+    count = instances_needed(workload.rate_rps, capacity, workload.min_replicas,
+                             rejection.config.replicas_per_instance)
+    return count * rejection.cost_usd_per_month
+
+
+def _cheapest_per_key(items: Iterable[tuple[tuple[str, ...], float, str]]
+                      ) -> list[tuple[float, str]]:
+    best: dict[tuple[str, ...], tuple[float, str]] = {}
+    for key, cost, text in items:
+        if key not in best or cost < best[key][0]:
+            best[key] = (cost, text)
+    return sorted(best.values())
+
+
+def explain_workload(problem: Problem, catalog: Catalog, workload: Workload,
+                     candidates: CandidateSet, mine: list[Allocation],
+                     allocations: tuple[Allocation, ...]) -> list[str]:
+    """Runner-ups on other hardware and pricing modes, and why cheaper options lost."""
+    plan_cost = sum(a.cost_usd_per_month for a in mine)
+    options = candidates.for_workload(workload.name)
+    standalone = [(standalone_cost(workload, c), c) for c in options
+                  if not (c.mode is PricingMode.spot and workload.max_spot_share < 1)]
+    lines = [f"plan: {money(plan_cost)}/month for {workload.rate_rps:g} req/s "
+             f"from {len(options)} feasible configurations"]
+    chosen_accelerators = {a.accelerator for a in mine}
+    runner_ups = _cheapest_per_key(
+        ((c.config.offer.accelerator,), cost,
+         f"runner-up on {c.config.offer.accelerator}: {describe(c)} at {money(cost)}/month "
+         f"({_delta(cost - plan_cost)})")
+        for cost, c in standalone if c.config.offer.accelerator not in chosen_accelerators)
+    lines += [text for _, text in runner_ups[:MAX_LINES_PER_SECTION - 1]]
+    chosen_modes = {a.pricing for a in mine}
+    by_mode = _cheapest_per_key(
+        ((c.mode.value,), cost, f"best {c.mode.value}: {describe(c)} at {money(cost)}/month "
+                                f"({_delta(cost - plan_cost)})")
+        for cost, c in standalone if c.mode.value not in chosen_modes)
+    lines += [text for _, text in by_mode]
+    cheaper_feasible = _cheapest_per_key(
+        ((c.config.offer.accelerator, c.mode.value), cost,
+         f"{describe(c)} would cost {money(cost)}/month alone, but "
+         f"{coupled_reason(problem, catalog, workload, c, allocations)}")
+        for cost, c in ((standalone_cost(workload, c), c) for c in options)
+        if cost < plan_cost - 0.5)
+    lines += [text for _, text in cheaper_feasible[:MAX_LINES_PER_SECTION]]
+    utilisation = problem.performance.utilisation_cap
+    ruled_out = _cheapest_per_key(
+        ((r.config.offer.accelerator, r.config.variant, r.reason.value), cost,
+         f"{r.config.variant} on {r.config.offer.accelerator}x{r.config.offer.count} "
+         f"({r.config.offer.key}) from {money(cost)}/month: {r.detail}")
+        for r, cost in ((r, rejection_cost(workload, r, utilisation))
+                        for r in candidates.rejections_for(workload.name)
+                        if r.reason not in HIDDEN_REASONS)
+        if cost is not None and cost < plan_cost - 0.5)
+    lines += [f"ruled out: {text}" for _, text in ruled_out[:MAX_LINES_PER_SECTION]]
+    return lines
+
+
+def _delta(amount: float) -> str:
+    return f"+{money(amount)}" if amount >= 0 else f"-{money(-amount)}"
+
+
+def nearest_misses(workload: Workload, rejections: list[Rejection]) -> list[str]:
+    """For a workload with no feasible configuration: how close each limit came."""
+    by_reason: dict[Reason, list[Rejection]] = defaultdict(list)
+    for rejection in rejections:
+        by_reason[rejection.reason].append(rejection)
+    lines = []
+    slo = workload.slo
+    for reason, attribute, target in ((Reason.ttft, "ttft_ms", slo.ttft_ms),
+                                      (Reason.tpot, "tpot_ms", slo.tpot_ms),
+                                      (Reason.e2e, "e2e_ms", slo.e2e_ms)):
+        misses = [r for r in by_reason.get(reason, []) if r.estimate is not None]
+        if misses and target is not None:
+            best = min(misses, key=lambda r: getattr(r.estimate, attribute))
+            value = getattr(best.estimate, attribute)
+            lines.append(f"best {reason.value.upper()} reachable is {value:.1f} ms on "
+                         f"{best.config.offer.accelerator}x{best.config.tensor_parallel} "
+                         f"{best.config.variant} batch {best.config.batch} vs SLO {target:g} ms")
+    memory = [r for r in by_reason.get(Reason.memory, []) if r.estimate is not None]
+    if memory:
+        best = max(memory, key=lambda r: r.estimate.memory_usable_gb - r.estimate.memory_needed_gb
+                   if r.estimate else 0)
+        assert best.estimate is not None
+        lines.append(f"closest memory fit: {best.estimate.memory_needed_gb:.1f} GB needed vs "
+                     f"{best.estimate.memory_usable_gb:.1f} GB on "
+                     f"{best.config.tensor_parallel}x{best.config.offer.accelerator}")
+    quality = by_reason.get(Reason.quality, [])
+    if quality:
+        lines.append(f"quality: {quality[0].detail} for the variants available")
+    counts = ", ".join(f"{reason.value} {len(items)}" for reason, items in sorted(
+        by_reason.items(), key=lambda item: -len(item[1])))
+    if counts:
+        lines.append(f"rejected configurations by reason: {counts}")
+    return lines
+
+
+def diagnose(problem: Problem, catalog: Catalog, candidates: CandidateSet, status: Status,
+             resolve: Callable[[Problem], float | None] | None = None) -> list[str]:
+    """Why there is no plan: per-workload dead ends first, then coupled limits."""
+    if status is Status.no_solution:
+        return ["time limit reached before any plan was found; raise --time-limit"]
+    if status is Status.error:
+        return ["the solver failed; try another --solver"]
+    lines = []
+    for workload in problem.workloads:
+        if not candidates.for_workload(workload.name):
+            lines.append(f"workload '{workload.name}': no configuration meets its limits")
+            lines += [f"  {line}" for line in
+                      nearest_misses(workload, candidates.rejections_for(workload.name))]
+    if lines:
+        return lines
+    lines.append("every workload can be served on its own; shared limits conflict:")
+    cheapest = sum(min(standalone_cost(w, c) for c in candidates.for_workload(w.name))
+                   for w in problem.workloads)
+    if problem.budget_usd_per_month is not None:
+        unbudgeted = resolve(problem.model_copy(update={"budget_usd_per_month": None})) \
+            if resolve else None
+        floor = unbudgeted if unbudgeted is not None else cheapest
+        lines.append(f"  budget {money(problem.budget_usd_per_month)}/month; the least cost that "
+                     f"meets every SLO is {money(floor)}/month "
+                     f"(raise the budget by {money(max(0.0, floor - problem.budget_usd_per_month))})")
+    for number, quota in enumerate(problem.quotas):
+        what = " ".join(part for part in (quota.accelerator, quota.provider, quota.region) if part)
+        lines.append(f"  quota[{number}] {what}: max {quota.max_accelerators} accelerators")
+    if any(w.max_spot_share < 1 for w in problem.workloads):
+        lines.append("  spot shares are capped for some workloads")
+    return lines

@@ -1,0 +1,107 @@
+"""The frozen result of a solve: what runs where, what it costs, and how sure we are."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """Instances of one configuration serving (part of) one workload."""
+
+    workload: str
+    provider: str
+    region: str
+    instance_type: str
+    accelerator: str
+    accelerators_per_instance: int
+    pricing: str
+    variant: str
+    tensor_parallel: int
+    batch: int
+    instances: int
+    replicas: int
+    capacity_rps: float
+    ttft_ms: float
+    tpot_ms: float
+    e2e_ms: float
+    quality: float
+    performance_source: str
+    cost_usd_per_month: float
+
+    @property
+    def offer_key(self) -> str:
+        return f"{self.provider}/{self.region}/{self.instance_type}"
+
+
+@dataclass(frozen=True)
+class WorkloadResult:
+    name: str
+    model: str
+    rate_rps: float
+    capacity_rps: float
+    cost_usd_per_month: float
+    spot_share: float
+    why: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    problem: str
+    status: str
+    solver: str
+    objective_usd_per_month: float | None
+    bound_usd_per_month: float | None
+    gap: float | None
+    allocations: tuple[Allocation, ...]
+    workloads: tuple[WorkloadResult, ...]
+    cost_by_pricing: dict[str, float]
+    cost_by_provider: dict[str, float]
+    cost_components: dict[str, float]
+    budget_usd_per_month: float | None
+    candidates: int
+    rejected: int
+    diagnosis: tuple[str, ...] = ()
+    solve_seconds: float = field(default=0.0, compare=False)
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; wall times are left out so the output is deterministic."""
+        data = asdict(self)
+        data.pop("solve_seconds")
+        return _rounded(data)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return float(f"{value:.10g}")
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(item) for item in value]
+    return value
+
+
+def plan_from_dict(data: dict[str, Any]) -> Plan:
+    """Rebuild a `Plan` from its JSON form.
+
+    Raises:
+        ValueError: when the document is not a plan of a schema version we read.
+    """
+    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        raise ValueError(f"not a plan of schema_version {SCHEMA_VERSION}")
+    known = {f.name for f in fields(Plan)}
+    kwargs = {key: value for key, value in data.items() if key in known}
+    kwargs["allocations"] = tuple(Allocation(**item) for item in data["allocations"])
+    kwargs["workloads"] = tuple(
+        WorkloadResult(**{**item, "why": tuple(item.get("why", ()))}) for item in data["workloads"]
+    )
+    kwargs["diagnosis"] = tuple(data.get("diagnosis", ()))
+    return Plan(**kwargs)

@@ -1,0 +1,70 @@
+"""Human-readable rendering of a Plan (JSON lives on the Plan itself)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from planner.explain import money
+from planner.plan import Plan
+from planner.problem import Problem
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(h)
+              for i, h in enumerate(headers)]
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+    out = [line(headers), line(["-" * w for w in widths])]
+    out += [line(row) for row in rows]
+    return "\n".join(out)
+
+
+def _latency(value: float, target: float | None) -> str:
+    return f"{value:.0f}" + (f"/{target:g}" if target is not None else "")
+
+
+def render_table(plan: Plan, problem: Problem) -> str:
+    workloads = {w.name: w for w in problem.workloads}
+    out = [f"plan for '{plan.problem}': {plan.status} ({plan.solver})"]
+    if plan.allocations:
+        rows = []
+        for a in plan.allocations:
+            w = workloads.get(a.workload)
+            slo = w.slo if w else None
+            floor = w.min_quality if w and w.min_quality is not None else None
+            rows.append([
+                a.workload, f"{a.provider}/{a.region}", a.instance_type,
+                f"{a.accelerator}x{a.accelerators_per_instance}", a.pricing, a.variant,
+                str(a.batch), str(a.instances),
+                _latency(a.ttft_ms, slo.ttft_ms if slo else None),
+                _latency(a.tpot_ms, slo.tpot_ms if slo else None),
+                f"{a.quality:.3f}" + (f"/{floor:g}" if floor is not None else ""),
+                money(a.cost_usd_per_month),
+            ])
+        out.append("")
+        out.append(table(["workload", "where", "instance", "accel", "pricing", "variant",
+                          "batch", "inst", "TTFT/SLO ms", "TPOT/SLO ms", "quality/floor",
+                          "$/month"], rows))
+        out.append("")
+        out.append(table(["workload", "capacity/demand req/s", "spot share", "$/month"], [
+            [w.name, f"{w.capacity_rps:.2f}/{w.rate_rps:g}", f"{w.spot_share:.0%}",
+             money(w.cost_usd_per_month)] for w in plan.workloads]))
+    out.append("")
+    if plan.objective_usd_per_month is not None:
+        budget = (f" (budget {money(plan.budget_usd_per_month)})"
+                  if plan.budget_usd_per_month is not None else "")
+        out.append(f"total: {money(plan.objective_usd_per_month)}/month{budget}")
+        parts = ", ".join(f"{mode} {money(cost)}" for mode, cost in plan.cost_by_pricing.items())
+        out.append(f"by pricing: {parts}")
+    if plan.bound_usd_per_month is not None and plan.gap is not None:
+        out.append(f"solver: {plan.status}, bound {money(plan.bound_usd_per_month)}, gap "
+                   f"{plan.gap:.4%}, {plan.solve_seconds:.2f} s; {plan.candidates} candidates, "
+                   f"{plan.rejected} configurations rejected")
+    for result in plan.workloads:
+        out.append("")
+        out.append(f"why {result.name}:")
+        out += [f"  - {line}" for line in result.why]
+    if plan.diagnosis:
+        out.append("no plan: " + plan.status)
+        out += [f"  {line}" for line in plan.diagnosis]
+    return "\n".join(out) + "\n"

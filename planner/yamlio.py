@@ -1,0 +1,166 @@
+"""Safe YAML reading that remembers where every value came from.
+
+Problem and catalog files are hand-written, so errors must point at a line. The loader
+records the (line, column) of every mapping key and sequence item, keyed by its path
+(`("workloads", 0, "slo", "ttft_ms")`), refuses duplicate keys, oversized files, alias
+bombs and absurd nesting, and never lets a YAML error escape as a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from planner.errors import InputError, Issue
+
+MAX_FILE_BYTES = 5_000_000
+MAX_ALIASES = 100
+MAX_DEPTH = 64
+MAX_NODES = 200_000
+
+Path_ = tuple[str | int, ...]
+Positions = dict[Path_, tuple[int, int]]
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that counts aliases; positions are collected while constructing."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.alias_count = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            self.alias_count += 1
+            if self.alias_count > MAX_ALIASES:
+                event = self.peek_event()
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"more than {MAX_ALIASES} YAML aliases", event.start_mark
+                )
+        return super().compose_node(parent, index)
+
+
+class LoadedYaml:
+    """A parsed YAML document plus the position of each path in it."""
+
+    def __init__(self, file: str, data: Any, positions: Positions) -> None:
+        self.file = file
+        self.data = data
+        self.positions = positions
+
+    def position(self, path: Path_) -> tuple[int | None, int | None]:
+        """Line and column of `path`, or of its nearest ancestor that has one."""
+        probe = tuple(path)
+        while probe:
+            if probe in self.positions:
+                return self.positions[probe]
+            probe = probe[:-1]
+        return (1, 1) if self.positions else (None, None)
+
+    def issue(self, path: Path_, message: str) -> Issue:
+        line, column = self.position(path)
+        return Issue(self.file, line, column, format_path(path), message)
+
+
+def format_path(path: Path_) -> str:
+    """`("workloads", 0, "slo")` -> `workloads[0].slo`."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _to_python(
+    loader: yaml.SafeLoader, node: yaml.Node, path: Path_, positions: Positions, depth: int,
+    file: str,
+) -> Any:
+    if depth > MAX_DEPTH:
+        raise InputError(
+            [Issue(file, node.start_mark.line + 1, node.start_mark.column + 1, format_path(path),
+                   f"document nested deeper than {MAX_DEPTH} levels")]
+        )
+    if len(positions) > MAX_NODES:
+        raise InputError([Issue(file, node.start_mark.line + 1, node.start_mark.column + 1,
+                                format_path(path),
+                                f"document expands to more than {MAX_NODES} values "
+                                "(an alias bomb?)")])
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _to_python(loader, key_node, path, positions, depth + 1, file)
+            if not isinstance(key, str | int | float | bool) or key is None:
+                raise InputError([Issue(file, key_node.start_mark.line + 1,
+                                        key_node.start_mark.column + 1, format_path(path),
+                                        "mapping keys must be plain names")])
+            key = str(key)
+            child = (*path, key)
+            if key in result:
+                raise InputError([Issue(file, key_node.start_mark.line + 1,
+                                        key_node.start_mark.column + 1, format_path(child),
+                                        f"duplicate key '{key}'")])
+            positions[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = _to_python(loader, value_node, child, positions, depth + 1, file)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        items = []
+        for index, item_node in enumerate(node.value):
+            child = (*path, index)
+            positions[child] = (item_node.start_mark.line + 1, item_node.start_mark.column + 1)
+            items.append(_to_python(loader, item_node, child, positions, depth + 1, file))
+        return items
+    return loader.construct_object(node)
+
+
+def parse_yaml_text(text: str, file: str) -> LoadedYaml:
+    """Parse YAML text; every failure becomes an `InputError` naming the file and line."""
+    if "\t" in text:
+        for number, line_text in enumerate(text.splitlines(), start=1):
+            indent = line_text[: len(line_text) - len(line_text.lstrip())]
+            if "\t" in indent:
+                raise InputError([Issue(file, number, indent.index("\t") + 1, "",
+                                        "tab character in indentation; YAML needs spaces")])
+    loader = _LineLoader(text)
+    positions: Positions = {}
+    try:
+        root = loader.get_single_node()
+        data = None if root is None else _to_python(loader, root, (), positions, 0, file)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        column = mark.column + 1 if mark else None
+        reason = exc.problem or str(exc)
+        raise InputError([Issue(file, line, column, "", f"invalid YAML: {reason}")]) from None
+    except yaml.YAMLError as exc:
+        raise InputError([Issue(file, None, None, "", f"invalid YAML: {exc}")]) from None
+    except RecursionError:
+        raise InputError([Issue(file, None, None, "", "document nested too deeply")]) from None
+    finally:
+        loader.dispose()
+    return LoadedYaml(file, data, positions)
+
+
+def read_yaml(path: Path, what: str = "file") -> LoadedYaml:
+    """Read and parse a YAML file with size and type checks."""
+    file = str(path)
+    if not path.exists():
+        raise InputError([Issue(file, None, None, "", f"{what} not found")])
+    if path.is_dir():
+        raise InputError([Issue(file, None, None, "", f"{what} is a directory, expected a YAML file")])
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise InputError([Issue(file, None, None, "",
+                                f"{what} is {size / 1e6:.1f} MB; the limit is "
+                                f"{MAX_FILE_BYTES / 1e6:.0f} MB")])
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise InputError([Issue(file, None, None, "", f"{what} is binary, expected YAML text")])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError([Issue(file, None, None, "", f"{what} is not UTF-8 text ({exc.reason})")]) from None
+    return parse_yaml_text(text, file)
