@@ -12,6 +12,7 @@ rejections with reason `dominated`. Pricing modes of one offer share that choice
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import Enum
 
@@ -105,6 +106,13 @@ class CandidateSet:
 
     def rejections_for(self, name: str) -> list[Rejection]:
         return [r for r in self.rejections if r.config.workload == name]
+
+
+def instances_needed(rate_rps: float, capacity_rps: float, min_replicas: int,
+                     replicas_per_instance: int) -> int:
+    """Instances of one configuration that serve a workload alone (demand and replicas)."""
+    return max(math.ceil(rate_rps / capacity_rps - 1e-9),
+               math.ceil(min_replicas / replicas_per_instance), 1)
 
 
 def tensor_parallel_degrees(count: int) -> list[int]:
@@ -229,7 +237,7 @@ def build_candidates(problem: Problem, catalog: Catalog) -> CandidateSet:
                     continue
                 best: tuple[float, int, int, Estimate] | None = None
                 for tp in tensor_parallel_degrees(offer.count):
-                    for batch in BATCH_SIZES:
+                    for batch in workload.batch_sizes or BATCH_SIZES:
                         perf = performance_of(workload, catalog, variant, offer, tp, batch)
                         if not perf.fits:
                             reject(Reason.memory,

@@ -5,12 +5,11 @@ Every figure here is recomputed from candidates and the plan's allocations, neve
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from planner.backends import Status
-from planner.candidates import Candidate, CandidateSet, Reason, Rejection
+from planner.candidates import Candidate, CandidateSet, Reason, Rejection, instances_needed
 from planner.catalog import Catalog, PricingMode
 from planner.formulation import quota_matches
 from planner.plan import Allocation
@@ -22,12 +21,6 @@ HIDDEN_REASONS = {Reason.dominated, Reason.no_price}
 
 def money(value: float) -> str:
     return f"${value:,.0f}"
-
-
-def instances_needed(rate_rps: float, capacity_rps: float, min_replicas: int,
-                     replicas_per_instance: int) -> int:
-    return max(math.ceil(rate_rps / capacity_rps - 1e-9),
-               math.ceil(min_replicas / replicas_per_instance), 1)
 
 
 def standalone_cost(workload: Workload, candidate: Candidate) -> float:
@@ -189,14 +182,20 @@ def diagnose(problem: Problem, catalog: Catalog, candidates: CandidateSet, statu
         return ["the solver failed; try another --solver"]
     lines = []
     for workload in problem.workloads:
-        if not candidates.for_workload(workload.name):
+        options = candidates.for_workload(workload.name)
+        if not options:
             lines.append(f"workload '{workload.name}': no configuration meets its limits")
             lines += [f"  {line}" for line in
                       nearest_misses(workload, candidates.rejections_for(workload.name))]
+        elif workload.max_spot_share < 1 and all(c.mode is PricingMode.spot for c in options):
+            lines.append(f"workload '{workload.name}': only spot configurations meet its limits, "
+                         f"but max_spot_share is {workload.max_spot_share:.0%}; allow "
+                         "on-demand or reserved pricing, or raise max_spot_share to 100%")
     if lines:
         return lines
     lines.append("every workload can be served on its own; shared limits conflict:")
-    cheapest = sum(min(standalone_cost(w, c) for c in candidates.for_workload(w.name))
+    cheapest = sum(min(standalone_cost(w, c) for c in candidates.for_workload(w.name)
+                       if c.mode is not PricingMode.spot or w.max_spot_share >= 1)
                    for w in problem.workloads)
     if problem.budget_usd_per_month is not None:
         unbudgeted = resolve(problem.model_copy(update={"budget_usd_per_month": None})) \

@@ -13,10 +13,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from planner.candidates import Candidate, CandidateSet
+from planner.candidates import Candidate, CandidateSet, instances_needed
 from planner.catalog import Catalog, PricingMode
 from planner.linear import LinearModel
-from planner.problem import Problem, Quota
+from planner.problem import Problem, Quota, Workload
 
 GROUPS = {
     "demand": "capacity of each workload's instances covers its request rate",
@@ -37,12 +37,51 @@ class Formulation:
     variant_column: dict[tuple[str, str], int]
 
 
-def instance_upper_bound(candidate: Candidate, rate_rps: float, min_replicas: int) -> int:
-    """More instances of one candidate than this never help: twice the demand's worth (room
-    for spot-share balancing) plus the replicas needed for availability."""
-    for_demand = math.ceil(2 * rate_rps / candidate.capacity_rps)
-    for_replicas = math.ceil(min_replicas / candidate.config.replicas_per_instance)
-    return for_demand + for_replicas + 1
+def instances_alone(workload: Workload, candidate: Candidate) -> int:
+    return instances_needed(workload.rate_rps, candidate.capacity_rps, workload.min_replicas,
+                            candidate.config.replicas_per_instance)
+
+
+def incumbent_cost(problem: Problem, catalog: Catalog, candidates: list[Candidate]
+                   ) -> float | None:
+    """Cost of a simple feasible plan (each workload alone on its cheapest non-spot
+    candidate), or None when that plan breaks a quota or the budget or does not exist."""
+    total = 0.0
+    chosen: list[tuple[Candidate, int]] = []
+    for workload in problem.workloads:
+        options = [(instances_alone(workload, c) * c.cost_usd_per_month, c)
+                   for c in candidates
+                   if c.workload == workload.name and c.mode is not PricingMode.spot]
+        if not options:
+            return None
+        cost, best = min(options, key=lambda item: (item[0], item[1].index))
+        total += cost
+        chosen.append((best, instances_alone(workload, best)))
+    for quota in problem.quotas:
+        used = sum(c.accelerators * n for c, n in chosen if quota_matches(quota, catalog, c))
+        if used > quota.max_accelerators:
+            return None
+    if problem.budget_usd_per_month is not None and total > problem.budget_usd_per_month:
+        return None
+    return total
+
+
+def instance_upper_bound(problem: Problem, catalog: Catalog, workload: Workload,
+                         candidate: Candidate, cost_bound: float | None) -> int:
+    """Instances of one candidate that an optimal plan can use.
+
+    Valid bounds: no plan spends more than a known feasible plan (or the budget) on one
+    candidate, and no quota can be exceeded. Without either, a generous multiple of demand.
+    """
+    bounds = []
+    if cost_bound is not None:
+        bounds.append(math.floor(cost_bound / candidate.cost_usd_per_month + 1e-9))
+    for quota in problem.quotas:
+        if quota_matches(quota, catalog, candidate):
+            bounds.append(quota.max_accelerators // candidate.accelerators)
+    if not bounds:
+        bounds.append(4 * instances_alone(workload, candidate))
+    return max(0, min(bounds))
 
 
 def quota_matches(quota: Quota, catalog: Catalog, candidate: Candidate) -> bool:
@@ -54,16 +93,23 @@ def quota_matches(quota: Quota, catalog: Catalog, candidate: Candidate) -> bool:
     return not (quota.region and quota.region != offer.region)
 
 
-def formulate(problem: Problem, catalog: Catalog, candidates: CandidateSet) -> Formulation:
+def formulate(problem: Problem, catalog: Catalog, candidates: CandidateSet,
+              active: tuple[int, ...] | None = None) -> Formulation:
+    """The MIP over the `active` candidates (default: all)."""
+    chosen = set(active) if active is not None else None
+    pool = [c for c in candidates.candidates if chosen is None or c.index in chosen]
+    cost_bound = incumbent_cost(problem, catalog, pool)
+    if cost_bound is None:
+        cost_bound = problem.budget_usd_per_month
     model = LinearModel()
     for group, description in GROUPS.items():
         model.add_group(group, description)
     instance_column: dict[int, int] = {}
     variant_column: dict[tuple[str, str], int] = {}
     for workload in problem.workloads:
-        options = candidates.for_workload(workload.name)
+        options = [c for c in pool if c.workload == workload.name]
         for candidate in options:
-            upper = instance_upper_bound(candidate, workload.rate_rps, workload.min_replicas)
+            upper = instance_upper_bound(problem, catalog, workload, candidate, cost_bound)
             instance_column[candidate.index] = model.add_variable(
                 f"instances[{workload.name},{candidate.index}]", 0, upper, True,
                 candidate.cost_usd_per_month)
@@ -95,12 +141,12 @@ def formulate(problem: Problem, catalog: Catalog, candidates: CandidateSet) -> F
                           {instance_column[c.index]: float(c.config.replicas_per_instance)
                            for c in options}, lower=float(workload.min_replicas))
     for number, quota in enumerate(problem.quotas):
-        terms = {instance_column[c.index]: float(c.accelerators) for c in candidates.candidates
+        terms = {instance_column[c.index]: float(c.accelerators) for c in pool
                  if quota_matches(quota, catalog, c)}
         if terms:
             model.add_row("quota", f"quota[{number}]", terms, upper=float(quota.max_accelerators))
     if problem.budget_usd_per_month is not None:
         model.add_row("budget", "budget", {instance_column[c.index]: c.cost_usd_per_month
-                                           for c in candidates.candidates},
+                                           for c in pool},
                       upper=problem.budget_usd_per_month)
     return Formulation(model, instance_column, variant_column)

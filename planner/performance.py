@@ -40,8 +40,26 @@ class Efficiency:
 
 
 # Calibrated by benchmarks/calibrate_performance.py against LLM-Inference-Bench (vLLM runs).
-CALIBRATED: dict[str, Efficiency] = {}
-DEFAULT_EFFICIENCY = Efficiency()
+CALIBRATED: dict[str, Efficiency] = {
+    # Errors are median absolute % error of whole-batch latency on all / held-out runs, and of
+    # TTFT (prefill of 16 x 1,024 tokens). Fitted to bf16 dense models under vLLM (static batches).
+    # A100-80GB, 200 runs: latency 10.9 % / 10.3 %, TTFT 7 %.
+    "ampere": Efficiency(mfu=0.75, mbu=0.5, step_overhead_ms=0.0, tp_overhead_ms_per_layer=0.15),
+    # H100-SXM and GH200, 445 runs: latency 9.6 % / 9.8 %, TTFT 6 %.
+    "hopper": Efficiency(mfu=0.65, mbu=0.675, step_overhead_ms=2.0,
+                         tp_overhead_ms_per_layer=0.075),
+    # MI250 (per dual-GCD package), 330 runs: latency 6.6 % / 6.2 %, TTFT 3 %.
+    "cdna2": Efficiency(mfu=0.35, mbu=0.375, step_overhead_ms=4.0, tp_overhead_ms_per_layer=0.15),
+    # MI300X, 574 runs: latency 35.3 % / 37.2 %, TTFT 62 % (predictions too fast). Outside the
+    # 20 % target: the bench's ROCm vLLM build reaches ~7 % MFU in prefill (slower TTFT than
+    # MI250) and its decode time grows linearly with batch; fitting that needs MFU ~0.05, below
+    # the plausible 0.2-0.8 this fit is held to. Treat MI300X figures as optimistic.
+    "cdna3": Efficiency(mfu=0.2, mbu=0.5, step_overhead_ms=5.0, tp_overhead_ms_per_layer=0.2),
+}
+# Architectures without measured runs (ada, turing, volta, tpu, inferentia, cpu): the median of
+# the calibrated MFU and MBU (0.5, 0.5) with upper-quartile overheads (4 ms, 0.15 ms/layer).
+DEFAULT_EFFICIENCY = Efficiency(mfu=0.5, mbu=0.5, step_overhead_ms=4.0,
+                                tp_overhead_ms_per_layer=0.15)
 
 
 def efficiency_for(accelerator: Accelerator) -> Efficiency:

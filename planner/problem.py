@@ -73,6 +73,9 @@ class OnlineWorkload(Strict):
     variants: tuple[Name, ...] | None = Field(
         default=None, description="Variants allowed for this workload; default: all."
     )
+    batch_sizes: tuple[PositiveInt, ...] | None = Field(
+        default=None, description="Batch sizes the serving stack may use; default 1 to 256."
+    )
     measured: tuple[Measurement, ...] = ()
 
 

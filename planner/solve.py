@@ -9,6 +9,7 @@ from planner.candidates import Candidate, CandidateSet, build_candidates
 from planner.catalog import Catalog, PricingMode
 from planner.explain import diagnose, explain_workload
 from planner.formulation import Formulation, formulate
+from planner.pruning import surviving
 from planner.plan import Allocation, Plan, WorkloadResult
 from planner.problem import Problem
 
@@ -46,7 +47,10 @@ def extract_allocations(candidates: CandidateSet, formulation: Formulation,
         return ()
     allocations = []
     for candidate in candidates.candidates:
-        count = round(result.values[formulation.instance_column[candidate.index]])
+        column = formulation.instance_column.get(candidate.index)
+        if column is None:
+            continue
+        count = round(result.values[column])
         if count > 0:
             allocations.append(allocation_of(candidate, count))
     return tuple(allocations)
@@ -88,16 +92,21 @@ def workload_results(problem: Problem, catalog: Catalog, candidates: CandidateSe
 
 
 def solve(problem: Problem, catalog: Catalog, solver: str = "highs",
-          options: SolveOptions | None = None) -> Plan:
+          options: SolveOptions | None = None, prune: bool = True) -> Plan:
     """Cheapest plan for `problem`, proven optimal unless the time limit stops the solver."""
     options = options or SolveOptions()
     candidates = build_candidates(problem, catalog)
-    formulation = formulate(problem, catalog, candidates)
+    active = surviving(problem, catalog, candidates) if prune else None
+    formulation = formulate(problem, catalog, candidates, active)
     result = get_backend(solver).solve(formulation.model, options)
     allocations = extract_allocations(candidates, formulation, result)
     by_pricing, by_provider, components = summarise(problem, allocations)
     has_plan = result.status in (Status.optimal, Status.feasible)
-    diagnosis = () if has_plan else tuple(diagnose(problem, catalog, candidates, result.status))
+    def resolve(relaxed: Problem) -> float | None:
+        return solve(relaxed, catalog, solver, options, prune).objective_usd_per_month
+
+    diagnosis = () if has_plan else tuple(
+        diagnose(problem, catalog, candidates, result.status, resolve))
     return Plan(
         problem=problem.name,
         status=result.status.value,
