@@ -98,7 +98,11 @@ def solve(problem: Problem, catalog: Catalog, solver: str = "highs",
     candidates = build_candidates(problem, catalog)
     active = surviving(problem, catalog, candidates) if prune else None
     formulation = formulate(problem, catalog, candidates, active)
-    result = get_backend(solver).solve(formulation.model, options)
+    if any(not candidates.for_workload(w.name) for w in problem.workloads):
+        # a workload with no feasible configuration: infeasible before any solver runs
+        result = SolverResult(Status.infeasible, None, None, (), 0.0, solver)
+    else:
+        result = get_backend(solver).solve(formulation.model, options)
     allocations = extract_allocations(candidates, formulation, result)
     by_pricing, by_provider, components = summarise(problem, allocations)
     has_plan = result.status in (Status.optimal, Status.feasible)

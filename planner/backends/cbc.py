@@ -43,6 +43,7 @@ def to_pulp(model: LinearModel):  # type: ignore[no-untyped-def]
 
 _RESULT = re.compile(r"^Result - (.*)$", re.MULTILINE)
 _OBJECTIVE = re.compile(r"^Objective value:\s+(\S+)", re.MULTILINE)
+_PRESOLVE_INFEASIBLE = re.compile(r"^Problem is infeasible", re.MULTILINE)
 _BOUND = re.compile(r"^Lower bound:\s+(\S+)", re.MULTILINE)
 
 
@@ -71,6 +72,8 @@ def _result(log: str, model: LinearModel, variables: list, seconds: float  # typ
             ) -> SolverResult:
     result = _RESULT.search(log)
     text = result.group(1) if result else ""
+    if not text and _PRESOLVE_INFEASIBLE.search(log):
+        text = "infeasible (presolve)"
     objective_match = _OBJECTIVE.search(log)
     bound_match = _BOUND.search(log)
     has_solution = objective_match is not None and "infeasible" not in text.lower()
