@@ -10,9 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from planner.catalog import Catalog, PricingMode, did_you_mean, load_catalog
+from planner.catalog import (
+    CATALOG_ROOT,
+    Catalog,
+    PricingMode,
+    did_you_mean,
+    load_catalog,
+    resolve_catalog_path,
+)
 from planner.errors import InputError, Issue
 from planner.schema import (
     Fraction,
@@ -57,7 +64,9 @@ class OnlineWorkload(Strict):
     kind: Literal["online"] = "online"
     name: Name
     model: Name
-    rate_rps: PositiveFloat = Field(lt=1e7, description="Request rate to serve, requests/s.")
+    # bounds spelt out here: a Field(lt=...) next to the PositiveFloat alias is overridden by
+    # the alias's own lt=1e12
+    rate_rps: float = Field(gt=0, lt=1e7, description="Request rate to serve, requests/s.")
     tokens: Tokens
     slo: Slo = Slo()
     min_quality: Fraction | None = Field(
@@ -77,6 +86,13 @@ class OnlineWorkload(Strict):
         default=None, description="Batch sizes the serving stack may use; default 1 to 256."
     )
     measured: tuple[Measurement, ...] = ()
+
+    @field_validator("rate_rps", mode="before")
+    @classmethod
+    def _rate_not_bool(cls, value: object) -> object:
+        if isinstance(value, bool):  # YAML reads yes/no/on/off as booleans; never mean 1 or 0
+            raise ValueError("must be a number, not true/false")
+        return value
 
 
 Workload = OnlineWorkload
@@ -111,7 +127,7 @@ class Performance(Strict):
 
 class Problem(Strict):
     name: Name
-    horizon_months: PositiveInt = Field(default=12, le=120)
+    horizon_months: int = Field(default=12, gt=0, le=120)  # not PositiveInt: its le wins
     currency: Literal["USD"] = "USD"
     catalogs: tuple[str, ...] = ("default",)
     allow: Allow = Allow()
@@ -181,15 +197,51 @@ def _check_references(problem: Problem, catalog: Catalog, loaded: LoadedYaml) ->
     return issues
 
 
+def _duplicate_names(loaded: LoadedYaml) -> list[Issue]:
+    """Repeated workload names, each located at its second use."""
+    workloads = loaded.data.get("workloads")
+    first: dict[str, int] = {}
+    issues: list[Issue] = []
+    for index, workload in enumerate(workloads if isinstance(workloads, list) else ()):
+        name = workload.get("name") if isinstance(workload, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in first:
+            line, _ = loaded.position(("workloads", first[name], "name"))
+            issues.append(loaded.issue(("workloads", index, "name"),
+                                       f"duplicate workload name '{name}' (first used on line {line})"))
+        else:
+            first[name] = index
+    return issues
+
+
 def parse_problem(loaded: LoadedYaml) -> Problem:
     """Validate the structure of a loaded problem document."""
     if not isinstance(loaded.data, dict):
         got = "an empty file" if loaded.data is None else type(loaded.data).__name__
         raise InputError([loaded.issue((), f"a problem file must be a YAML mapping (got {got})")])
+    duplicates = _duplicate_names(loaded)
     try:
-        return Problem.model_validate(loaded.data)
+        problem = Problem.model_validate(loaded.data)
     except ValidationError as exc:
-        raise InputError(issues_from_validation_error(exc, loaded, Problem)) from None
+        issues = issues_from_validation_error(exc, loaded, Problem)
+        if duplicates:  # replace the unlocated model-level message with the located ones
+            issues = [issue for issue in issues if "workload names must be unique" not in issue.message]
+        raise InputError(issues + duplicates) from None
+    return problem
+
+
+def _missing_catalogs(problem: Problem, loaded: LoadedYaml, folder: Path) -> list[Issue]:
+    """Catalog entries that name no file or folder, located in the problem file."""
+    known = sorted(p.name for p in CATALOG_ROOT.iterdir() if p.is_dir()) if CATALOG_ROOT.is_dir() else []
+    issues = []
+    for index, entry in enumerate(problem.catalogs):
+        path = resolve_catalog_path(entry, folder)
+        if not path.exists():
+            issues.append(loaded.issue(("catalogs", index),
+                                       f"catalog '{entry}' not found (looked for {path})"
+                                       f"{did_you_mean(entry, known)}"))
+    return issues
 
 
 def load_problem(path: Path) -> tuple[Problem, Catalog]:
@@ -200,6 +252,9 @@ def load_problem(path: Path) -> tuple[Problem, Catalog]:
     """
     loaded = read_yaml(path, "problem file")
     problem = parse_problem(loaded)
+    missing = _missing_catalogs(problem, loaded, path.parent)
+    if missing:
+        raise InputError(missing)
     try:
         catalog = load_catalog(problem.catalogs, relative_to=path.parent)
     except InputError as exc:

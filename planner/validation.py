@@ -9,10 +9,13 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from planner.errors import Issue
+from planner.schema import Name
 from planner.yamlio import LoadedYaml
 
 
 def _shown(value: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]  # as YAML writes them
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -51,10 +54,39 @@ def _message(error: Any, path: tuple[Any, ...], root: type[BaseModel]) -> str:
         return f"unknown key '{path[-1]}'{did_you_mean(str(path[-1]), field_names(root))}"
     if kind == "missing":
         return "required field is missing"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if "input" in error:
+    if kind in _PLAIN_MESSAGES:
+        message = _PLAIN_MESSAGES[kind]
+    elif kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == _NAME_PATTERN:
+        message = ("must start with a letter or digit and use only letters, digits, spaces "
+                   "and _ . : / + -")
+    elif kind == "too_short":
+        count = error.get("ctx", {}).get("min_length", 1)
+        message = f"needs at least {count} item{'s' if count != 1 else ''}"
+    else:
+        message = str(error["msg"]).removeprefix("Value error, ")
+        message = message.replace("Input should be", "must be", 1)
+    if "input" in error and path:  # at the root the input is the whole document
         message += f" (got {_shown(error['input'])})"
     return message
+
+
+# the pattern of `Name`, so its mismatch can be explained in words
+_NAME_PATTERN = next((getattr(item, "pattern", None) for item in typing.get_args(Name)[1].metadata
+                      if getattr(item, "pattern", None)), None)
+
+_PLAIN_MESSAGES = {
+    "model_type": "must be a mapping of keys to values",
+    "model_attributes_type": "must be a mapping of keys to values",
+    "dict_type": "must be a mapping of keys to values",
+    "tuple_type": "must be a list",
+    "list_type": "must be a list",
+    "string_type": "must be text",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+}
 
 
 def _is_union_tag(part: Any) -> bool:
@@ -71,8 +103,15 @@ def issues_from_validation_error(
     """One issue per pydantic error, located by its path in the YAML document."""
     issues = []
     seen: set[str] = set()
-    for error in exc.errors():
-        path = tuple(part for part in error["loc"] if not _is_union_tag(part))
+    errors = exc.errors()
+    locations = [tuple(error["loc"]) for error in errors]
+    for error in errors:
+        loc = tuple(error["loc"])
+        if error["type"] == "too_short" and any(
+            len(other) > len(loc) and other[: len(loc)] == loc for other in locations
+        ):
+            continue  # pydantic adds "0 items" to a list whose items failed; the items say why
+        path = tuple(part for part in loc if not _is_union_tag(part))
         issue = loaded.issue(path, _message(error, path, root))
         if str(issue) not in seen:
             seen.add(str(issue))

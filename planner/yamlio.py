@@ -20,16 +20,19 @@ MAX_ALIASES = 100
 MAX_DEPTH = 64
 MAX_NODES = 200_000
 
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
 Path_ = tuple[str | int, ...]
 Positions = dict[Path_, tuple[int, int]]
 
 
 class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that counts aliases; positions are collected while constructing."""
+    """SafeLoader that counts aliases and nesting; positions are collected while constructing."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.alias_count = 0
+        self.depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
         if self.check_event(yaml.AliasEvent):
@@ -39,7 +42,17 @@ class _LineLoader(yaml.SafeLoader):
                 raise yaml.constructor.ConstructorError(
                     None, None, f"more than {MAX_ALIASES} YAML aliases", event.start_mark
                 )
-        return super().compose_node(parent, index)
+        # the composer recurses once per level: stop before Python's recursion limit does
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"document nested deeper than {MAX_DEPTH} levels", mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 class LoadedYaml:
@@ -89,6 +102,9 @@ def _to_python(
                                 format_path(path),
                                 f"document expands to more than {MAX_NODES} values "
                                 "(an alias bomb?)")])
+    if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_TAGS:
+        raise InputError([Issue(file, node.start_mark.line + 1, node.start_mark.column + 1,
+                                format_path(path), f"unsupported YAML tag '{node.tag}'")])
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -134,6 +150,10 @@ def parse_yaml_text(text: str, file: str) -> LoadedYaml:
         line = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
         reason = exc.problem or str(exc)
+        if exc.context and exc.problem and exc.problem.startswith("but "):
+            reason = f"{exc.context}, {exc.problem}"  # "expected a single document..., but ..."
+        elif exc.context and exc.context_mark and mark and exc.context_mark.line != mark.line:
+            reason += f" ({exc.context} from line {exc.context_mark.line + 1})"
         raise InputError([Issue(file, line, column, "", f"invalid YAML: {reason}")]) from None
     except yaml.YAMLError as exc:
         raise InputError([Issue(file, None, None, "", f"invalid YAML: {exc}")]) from None
@@ -151,16 +171,36 @@ def read_yaml(path: Path, what: str = "file") -> LoadedYaml:
         raise InputError([Issue(file, None, None, "", f"{what} not found")])
     if path.is_dir():
         raise InputError([Issue(file, None, None, "", f"{what} is a directory, expected a YAML file")])
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
+    if not path.is_file():  # a FIFO or device would block or never end
+        raise InputError([Issue(file, None, None, "", f"{what} is not a regular file")])
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError([Issue(file, None, None, "",
+                                    f"{what} is {size / 1e6:.1f} MB; the limit is "
+                                    f"{MAX_FILE_BYTES / 1e6:.0f} MB")])
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)  # the file may grow after stat
+    except OSError as exc:
         raise InputError([Issue(file, None, None, "",
-                                f"{what} is {size / 1e6:.1f} MB; the limit is "
-                                f"{MAX_FILE_BYTES / 1e6:.0f} MB")])
-    raw = path.read_bytes()
+                                f"cannot read {what} ({exc.strerror or exc})")]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError([Issue(file, None, None, "",
+                                f"{what} is over the {MAX_FILE_BYTES / 1e6:.0f} MB limit")])
     if b"\x00" in raw:
-        raise InputError([Issue(file, None, None, "", f"{what} is binary, expected YAML text")])
+        line, column = _line_column(raw, raw.index(b"\x00"))
+        raise InputError([Issue(file, line, column, "",
+                                f"{what} is binary (NUL byte), expected YAML text")])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError([Issue(file, None, None, "", f"{what} is not UTF-8 text ({exc.reason})")]) from None
+        line, column = _line_column(raw, exc.start)
+        raise InputError([Issue(file, line, column, "", f"{what} is not UTF-8 text "
+                                f"({exc.reason}: byte 0x{raw[exc.start]:02x})")]) from None
     return parse_yaml_text(text, file)
+
+
+def _line_column(raw: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and (byte) column of `offset` in `raw`."""
+    line_start = raw.rfind(b"\n", 0, offset) + 1
+    return raw.count(b"\n", 0, offset) + 1, offset - line_start + 1
