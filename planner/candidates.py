@@ -12,7 +12,9 @@ rejections with reason `dominated`. Pricing modes of one offer share that choice
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -206,6 +208,35 @@ def cheapest_monthly(catalog: Catalog, offer: Offer, modes: tuple[PricingMode, .
     return min(prices) if prices else None
 
 
+def _best_setting(workload: Workload, catalog: Catalog, variant: Variant, offer: Offer,
+                  utilisation: float, reject: Callable[..., None]
+                  ) -> tuple[float, int, int, Estimate] | None:
+    """The (tensor-parallel, batch) setting with the most capacity that fits and meets the SLO;
+    every other setting is rejected with its reason."""
+    best: tuple[float, int, int, Estimate] | None = None
+    for tp in tensor_parallel_degrees(offer.count):
+        for batch in workload.batch_sizes or BATCH_SIZES:
+            perf = performance_of(workload, catalog, variant, offer, tp, batch)
+            if not perf.fits:
+                reject(Reason.memory, f"needs {perf.memory_needed_gb:.1f} GB > "
+                       f"{perf.memory_usable_gb:.1f} GB usable on {tp}x{offer.accelerator}",
+                       tp, batch, perf)
+                continue
+            slo_found = slo_problem(workload, perf)
+            if slo_found:
+                reject(*slo_found, tp, batch, perf)
+                continue
+            capacity = perf.throughput_rps * utilisation * (offer.count // tp)
+            if best is None or capacity > best[0] + 1e-12:
+                if best is not None:
+                    reject(Reason.dominated, f"less capacity than tp{tp} b{batch}", *best[1:])
+                best = (capacity, tp, batch, perf)
+            else:
+                reject(Reason.dominated, f"less capacity than tp{best[1]} b{best[2]}", tp, batch,
+                       perf)
+    return best
+
+
 def build_candidates(problem: Problem, catalog: Catalog) -> CandidateSet:
     """Enumerate every configuration of every workload; keep the feasible, explain the rest."""
     candidates: list[Candidate] = []
@@ -213,68 +244,44 @@ def build_candidates(problem: Problem, catalog: Catalog) -> CandidateSet:
     modes = problem.allow.pricing
     utilisation = problem.performance.utilisation_cap
     offers = [offer for offer in catalog.offers if offer_allowed(problem, catalog, offer)]
-    for workload in problem.workloads:
-        for offer in offers:
-            price_hint = cheapest_monthly(catalog, offer, modes)
-            blocked = quota_blocks(problem, catalog, offer)
-            for variant in catalog.variants.values():
-                def reject(reason: Reason, detail: str, tp: int = offer.count, batch: int = 1,
-                           perf: Estimate | None = None, variant: Variant = variant) -> None:
-                    config = Config(workload.name, offer, None, variant.name, tp, batch)
-                    rejections.append(Rejection(config, reason, detail, price_hint, perf))
+    for workload, offer, variant in itertools.product(problem.workloads, offers,
+                                                      catalog.variants.values()):
+        price_hint = cheapest_monthly(catalog, offer, modes)
 
-                problem_found = variant_problem(workload, catalog, variant, offer)
-                if problem_found:
-                    reject(*problem_found)
-                    continue
-                quality, quality_detail = quality_of(workload, catalog, variant)
-                if quality_detail:
-                    reject(Reason.quality, quality_detail)
-                    continue
-                if blocked is not None:
-                    reject(Reason.quota, f"one instance needs {offer.count} {offer.accelerator}, "
-                                         f"quota allows {blocked}")
-                    continue
-                best: tuple[float, int, int, Estimate] | None = None
-                for tp in tensor_parallel_degrees(offer.count):
-                    for batch in workload.batch_sizes or BATCH_SIZES:
-                        perf = performance_of(workload, catalog, variant, offer, tp, batch)
-                        if not perf.fits:
-                            reject(Reason.memory,
-                                   f"needs {perf.memory_needed_gb:.1f} GB > "
-                                   f"{perf.memory_usable_gb:.1f} GB usable on "
-                                   f"{tp}x{offer.accelerator}", tp, batch, perf)
-                            continue
-                        slo_found = slo_problem(workload, perf)
-                        if slo_found:
-                            reject(*slo_found, tp=tp, batch=batch, perf=perf)
-                            continue
-                        capacity = perf.throughput_rps * utilisation * (offer.count // tp)
-                        if best is None or capacity > best[0] + 1e-12:
-                            if best is not None:
-                                reject(Reason.dominated, "less capacity than "
-                                       f"tp{tp} b{batch}", best[1], best[2], best[3])
-                            best = (capacity, tp, batch, perf)
-                        else:
-                            reject(Reason.dominated,
-                                   f"less capacity than tp{best[1]} b{best[2]}", tp, batch, perf)
-                if best is None:
-                    continue
-                capacity, tp, batch, perf = best
-                for mode in PricingMode:
-                    config = Config(workload.name, offer, mode, variant.name, tp, batch)
-                    monthly = catalog.monthly_price(offer, mode)
-                    if mode not in modes:
-                        continue
-                    if monthly is None:
-                        rejections.append(Rejection(config, Reason.no_price,
-                                                    f"{offer.key} has no {mode.value} price",
-                                                    None, perf))
-                        continue
-                    if mode is PricingMode.spot and workload.max_spot_share == 0:
-                        rejections.append(Rejection(config, Reason.spot_not_allowed,
-                                                    "max_spot_share is 0", monthly, perf))
-                        continue
-                    candidates.append(Candidate(len(candidates), config, perf, capacity,
-                                                monthly, quality))
+        def reject(reason: Reason, detail: str, tp: int = offer.count, batch: int = 1,
+                   perf: Estimate | None = None, workload: Workload = workload,
+                   offer: Offer = offer, variant: Variant = variant,
+                   price_hint: float | None = price_hint) -> None:
+            config = Config(workload.name, offer, None, variant.name, tp, batch)
+            rejections.append(Rejection(config, reason, detail, price_hint, perf))
+
+        problem_found = variant_problem(workload, catalog, variant, offer)
+        if problem_found:
+            reject(*problem_found)
+            continue
+        quality, quality_detail = quality_of(workload, catalog, variant)
+        if quality_detail:
+            reject(Reason.quality, quality_detail)
+            continue
+        blocked = quota_blocks(problem, catalog, offer)
+        if blocked is not None:
+            reject(Reason.quota, f"one instance needs {offer.count} {offer.accelerator}, "
+                                 f"quota allows {blocked}")
+            continue
+        best = _best_setting(workload, catalog, variant, offer, utilisation, reject)
+        if best is None:
+            continue
+        capacity, tp, batch, perf = best
+        for mode in (m for m in PricingMode if m in modes):  # canonical order, stable indices
+            config = Config(workload.name, offer, mode, variant.name, tp, batch)
+            monthly = catalog.monthly_price(offer, mode)
+            if monthly is None:
+                rejections.append(Rejection(config, Reason.no_price,
+                                            f"{offer.key} has no {mode.value} price", None, perf))
+            elif mode is PricingMode.spot and workload.max_spot_share == 0:
+                rejections.append(Rejection(config, Reason.spot_not_allowed,
+                                            "max_spot_share is 0", monthly, perf))
+            else:
+                candidates.append(Candidate(len(candidates), config, perf, capacity, monthly,
+                                            quality))
     return CandidateSet(tuple(candidates), tuple(rejections))

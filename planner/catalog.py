@@ -20,7 +20,6 @@ from planner.schema import (
     HOURS_PER_MONTH,
     Fraction,
     Name,
-    NonNegativeFloat,
     PositiveFloat,
     PositiveInt,
     Sourced,

@@ -9,9 +9,9 @@ from planner.candidates import Candidate, CandidateSet, build_candidates
 from planner.catalog import Catalog, PricingMode
 from planner.explain import diagnose, explain_workload
 from planner.formulation import Formulation, formulate
-from planner.pruning import surviving
 from planner.plan import Allocation, Plan, WorkloadResult
 from planner.problem import Problem
+from planner.pruning import surviving
 
 
 def allocation_of(candidate: Candidate, instances: int) -> Allocation:

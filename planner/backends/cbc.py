@@ -68,7 +68,7 @@ class CbcBackend:
         return _result(log, model, variables, seconds)
 
 
-def _result(log: str, model: LinearModel, variables: list, seconds: float  # type: ignore[type-arg]
+def _result(log: str, model: LinearModel, variables: list, seconds: float
             ) -> SolverResult:
     result = _RESULT.search(log)
     text = result.group(1) if result else ""

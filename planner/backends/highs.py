@@ -86,9 +86,7 @@ def _result(highs: Any, highspy: Any, model: LinearModel, seconds: float) -> Sol
         outcome = Status.optimal
         if bound is None:
             bound = objective
-    elif status in (kinds.kInfeasible,):
-        outcome = Status.infeasible
-    elif status == kinds.kUnboundedOrInfeasible:
+    elif status in (kinds.kInfeasible,) or status == kinds.kUnboundedOrInfeasible:
         outcome = Status.infeasible
     elif status in (kinds.kTimeLimit, kinds.kInterrupt, kinds.kIterationLimit,
                     kinds.kSolutionLimit):
