@@ -128,5 +128,17 @@ def read_plan(path: Path) -> Any:
         raise input_error(str(path), f"not a plan file ({exc})") from None
 
 
+def _register_subgroups() -> None:
+    """Command groups that live in their own modules."""
+    try:
+        from planner.catalog_commands import catalog
+    except ImportError:  # pragma: no cover - module not present in older checkouts
+        return
+    main.add_command(catalog)
+
+
+_register_subgroups()
+
+
 if __name__ == "__main__":
     main()
