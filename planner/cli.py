@@ -96,13 +96,11 @@ def solve(problem_file: Path, solver: str, time_limit: float, gap: float, output
 @reports_errors
 def check(problem_file: Path, plan_file: Path) -> None:
     """Re-check PLAN_FILE (JSON from `plan solve`) against PROBLEM_FILE without a solver."""
-    from planner.plan import plan_from_dict
     from planner.problem import load_problem
     from planner.verify import check_plan
 
     problem, catalog = load_problem(problem_file)
     plan = read_plan(plan_file)
-    del plan_from_dict
     result = check_plan(problem, catalog, plan)
     if result.valid:
         click.echo(f"valid: {len(plan.allocations)} allocations, "
@@ -117,8 +115,12 @@ def check(problem_file: Path, plan_file: Path) -> None:
 def read_plan(path: Path) -> Any:
     from planner.plan import plan_from_dict
 
+    if path.is_dir():
+        raise input_error(str(path), "plan file is a directory, expected JSON from plan solve")
     if not path.is_file():
         raise input_error(str(path), "plan file not found")
+    if path.stat().st_size > 50_000_000:
+        raise input_error(str(path), "plan file is larger than 50 MB")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return plan_from_dict(data)

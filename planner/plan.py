@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -89,19 +89,19 @@ def _rounded(value: Any) -> Any:
     return value
 
 
-def plan_from_dict(data: dict[str, Any]) -> Plan:
-    """Rebuild a `Plan` from its JSON form.
+def plan_from_dict(data: Any) -> Plan:
+    """Rebuild a `Plan` from its JSON form, checking every field's type.
 
     Raises:
         ValueError: when the document is not a plan of a schema version we read.
     """
+    from pydantic import TypeAdapter, ValidationError
+
     if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
         raise ValueError(f"not a plan of schema_version {SCHEMA_VERSION}")
-    known = {f.name for f in fields(Plan)}
-    kwargs = {key: value for key, value in data.items() if key in known}
-    kwargs["allocations"] = tuple(Allocation(**item) for item in data["allocations"])
-    kwargs["workloads"] = tuple(
-        WorkloadResult(**{**item, "why": tuple(item.get("why", ()))}) for item in data["workloads"]
-    )
-    kwargs["diagnosis"] = tuple(data.get("diagnosis", ()))
-    return Plan(**kwargs)
+    try:
+        return TypeAdapter(Plan).validate_python(data, strict=False)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ValueError(f"{where}: {first['msg']} ({exc.error_count()} problems)") from None

@@ -294,8 +294,6 @@ def test_check_with_bad_problem_file(tmp_path: Path) -> None:
                          "unknown_model.yaml:6:5: workloads[0].model")
 
 
-@pytest.mark.xfail(reason="plan_from_dict (planner/plan.py) does not type-check fields; "
-                          "check_plan then raises TypeError", strict=False)
 def test_check_with_plan_of_wrong_field_types(tmp_path: Path) -> None:
     plan = {
         "schema_version": 1, "problem": "quickstart", "status": "optimal", "solver": "highs",
