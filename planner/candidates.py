@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from planner.catalog import Catalog, Offer, PricingMode, Variant
-from planner.performance import Estimate, estimate, measured_estimate
+from planner.performance import Estimate, estimate, measured_estimate, rescale
 from planner.problem import Problem, Workload
 
 BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -190,17 +190,28 @@ def slo_problem(workload: Workload, performance: Estimate) -> tuple[Reason, str]
 
 def performance_of(workload: Workload, catalog: Catalog, variant: Variant, offer: Offer,
                    tensor_parallel: int, batch: int) -> Estimate:
-    """Measured point for this configuration if the workload has one, else the roofline."""
+    """A measured point for exactly this configuration wins; otherwise the roofline, scaled by
+    the workload's nearest measurement on the same accelerator and variant if it has one."""
     model = catalog.models[workload.model]
     accelerator = catalog.accelerators[offer.accelerator]
     prompt, output = workload.tokens.prompt, workload.tokens.output
-    for point in workload.measured:
-        if (catalog.resolve_accelerator(point.accelerator) == accelerator.name
-                and point.count == tensor_parallel and point.variant == variant.name
-                and point.batch == batch):
+    points = [p for p in workload.measured
+              if catalog.resolve_accelerator(p.accelerator) == accelerator.name
+              and p.variant == variant.name]
+    for point in points:
+        if point.count == tensor_parallel and point.batch == batch:
             return measured_estimate(model, variant, accelerator, tensor_parallel, batch, prompt,
                                      output, point.ttft_ms, point.tpot_ms, point.throughput_rps)
-    return estimate(model, variant, accelerator, tensor_parallel, batch, prompt, output)
+    roofline = estimate(model, variant, accelerator, tensor_parallel, batch, prompt, output)
+    if not points:
+        return roofline
+    nearest = min(points, key=lambda p: (p.count != tensor_parallel,
+                                         abs(math.log2(p.batch / batch)), p.batch, p.count))
+    at_point = estimate(model, variant, accelerator, nearest.count, nearest.batch, prompt, output)
+    return rescale(roofline, nearest.ttft_ms / at_point.ttft_ms,
+                   nearest.tpot_ms / at_point.tpot_ms,
+                   nearest.throughput_rps / at_point.throughput_rps,
+                   f"roofline scaled to measured tp{nearest.count} b{nearest.batch}")
 
 
 def cheapest_monthly(catalog: Catalog, offer: Offer, modes: tuple[PricingMode, ...]) -> float | None:

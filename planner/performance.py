@@ -16,7 +16,7 @@ Efficiency factors (MFU, MBU, overheads) per architecture are calibrated against
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from planner.catalog import Accelerator, Model, Precision, Variant
 
@@ -172,3 +172,13 @@ def measured_estimate(
         memory_usable_gb=memory_usable_gb(accelerator, count),
         source="measured",
     )
+
+
+def rescale(base: Estimate, ttft_factor: float, tpot_factor: float, throughput_factor: float,
+            source: str) -> Estimate:
+    """The estimate corrected by the ratios measured/estimated at a nearby measured point."""
+    ttft = base.ttft_ms * ttft_factor
+    tpot = base.tpot_ms * tpot_factor
+    return replace(base, ttft_ms=ttft, tpot_ms=tpot,
+                   e2e_ms=ttft + (base.e2e_ms - base.ttft_ms) / base.tpot_ms * tpot,
+                   throughput_rps=base.throughput_rps * throughput_factor, source=source)

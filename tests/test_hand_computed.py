@@ -7,6 +7,8 @@ TB bf16 5 x 0.8 = 4 req/s, TA int8 20 x 0.8 = 16 req/s.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from conftest import tiny_problem
@@ -72,3 +74,22 @@ def test_min_replicas(solve_document) -> None:  # type: ignore[no-untyped-def]
     _, _, plan = solve_document(tiny_problem(workload={"rate_rps": 1, "min_replicas": 3}))
     assert plan.objective_usd_per_month == pytest.approx(1168)
     assert sum(a.replicas for a in plan.allocations) == 3
+
+
+def test_measured_point_scales_neighbouring_batches(solve_document) -> None:  # type: ignore[no-untyped-def]
+    """A measurement at batch 8 only: batch 16 on TA uses the roofline scaled by the measured /
+    estimated ratio at batch 8, so its throughput is 10 x roofline(16) / roofline(8)."""
+    from planner.performance import estimate
+
+    problem, catalog, plan = solve_document(tiny_problem(
+        allow={"accelerators": ["TA"], "pricing": ["on_demand"]},
+        workload={"batch_sizes": [16], "max_spot_share": 0}))
+    model, variant = catalog.models["tiny-8b"], catalog.variants["bf16"]
+    accelerator = catalog.accelerators["TA"]
+    at_8 = estimate(model, variant, accelerator, 1, 8, 500, 100)
+    at_16 = estimate(model, variant, accelerator, 1, 16, 500, 100)
+    capacity = 10 * at_16.throughput_rps / at_8.throughput_rps * 0.8
+    allocation = plan.allocations[0]
+    assert allocation.performance_source == "roofline scaled to measured tp1 b8"
+    assert allocation.capacity_rps == pytest.approx(capacity * allocation.instances)
+    assert allocation.instances == math.ceil(20 / capacity)
