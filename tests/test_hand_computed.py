@@ -81,7 +81,7 @@ def test_measured_point_scales_neighbouring_batches(solve_document) -> None:  # 
     estimated ratio at batch 8, so its throughput is 10 x roofline(16) / roofline(8)."""
     from planner.performance import estimate
 
-    problem, catalog, plan = solve_document(tiny_problem(
+    _, catalog, plan = solve_document(tiny_problem(
         allow={"accelerators": ["TA"], "pricing": ["on_demand"]},
         workload={"batch_sizes": [16], "max_spot_share": 0}))
     model, variant = catalog.models["tiny-8b"], catalog.variants["bf16"]
