@@ -122,16 +122,36 @@ def explain_workload(problem: Problem, catalog: Catalog, workload: Workload,
         if cost < plan_cost - 0.5)
     lines += [text for _, text in cheaper_feasible[:MAX_LINES_PER_SECTION]]
     utilisation = problem.performance.utilisation_cap
-    ruled_out = _cheapest_per_key(
-        ((r.config.offer.accelerator, r.config.variant, r.reason.value), cost,
-         f"{r.config.variant} on {r.config.offer.accelerator}x{r.config.offer.count} "
-         f"({r.config.offer.key}) from {money(cost)}/month: {r.detail}")
-        for r, cost in ((r, rejection_cost(workload, r, utilisation))
-                        for r in candidates.rejections_for(workload.name)
-                        if r.reason not in HIDDEN_REASONS)
+    ruled_out = _furthest_per_accelerator(
+        (r, cost) for r, cost in ((r, rejection_cost(workload, r, utilisation))
+                                  for r in candidates.rejections_for(workload.name)
+                                  if r.reason not in HIDDEN_REASONS)
         if cost is not None and cost < plan_cost - 0.5)
     lines += [f"ruled out: {text}" for _, text in ruled_out[:MAX_LINES_PER_SECTION]]
     return lines
+
+
+# How far a configuration got before it failed: the furthest failure is the most telling
+# ("TPOT 61 ms > SLO 50 ms" says more than "no fp8 kernels on T4").
+STAGE = {Reason.variant_not_allowed: 0, Reason.variant_unsupported: 1, Reason.quality: 2,
+         Reason.quota: 2, Reason.spot_not_allowed: 2, Reason.memory: 3, Reason.ttft: 4,
+         Reason.tpot: 4, Reason.e2e: 4}
+
+
+def _furthest_per_accelerator(items: Iterable[tuple[Rejection, float]]) -> list[tuple[float, str]]:
+    """Per accelerator, the cheapest of the rejections that got furthest, cheapest first."""
+    best: dict[str, tuple[int, float, Rejection]] = {}
+    for rejection, cost in items:
+        key = rejection.config.offer.accelerator
+        rank = (-STAGE.get(rejection.reason, 0), cost)
+        if key not in best or rank < (-best[key][0], best[key][1]):
+            best[key] = (STAGE.get(rejection.reason, 0), cost, rejection)
+    lines = []
+    for _, cost, r in best.values():
+        lines.append((cost, f"{r.config.offer.accelerator}x{r.config.tensor_parallel} "
+                            f"{r.config.variant} b{r.config.batch} ({r.config.offer.key}) from "
+                            f"{money(cost)}/month: {r.detail}"))
+    return sorted(lines)
 
 
 def _delta(amount: float) -> str:
