@@ -133,3 +133,11 @@ def expected_count(provider: str, instance_type: str) -> int | None:
     if match:
         return int(match.group(1))
     return None
+
+
+def instance_accelerator(provider: str, instance_type: str) -> str | None:
+    """The accelerator (SkyPilot name) an instance type carries, when its name fixes it."""
+    provider = provider.lower()
+    known = {"aws": aws_instance, "azure": azure_instance, "gcp": gcp_instance}.get(provider)
+    found = known(instance_type) if known else None
+    return found[0] if found and found[0] else None
