@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
+from planner.backends import SOLVERS
 from planner.errors import InputError, PlanError, input_error
 
 EXIT_INFEASIBLE = 2
@@ -55,7 +56,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("problem_file", type=click.Path(path_type=Path))
-@click.option("--solver", type=click.Choice(["highs", "cbc"]), default="highs", show_default=True)
+@click.option("--solver", type=click.Choice(SOLVERS), default="highs", show_default=True)
 @click.option("--time-limit", type=click.FloatRange(min=0.1, max=86400), default=60.0,
               show_default=True, help="Seconds the solver may run.")
 @click.option("--gap", type=click.FloatRange(min=0, max=1), default=1e-6, show_default=True,
@@ -132,10 +133,8 @@ def read_plan(path: Path) -> Any:
 
 def _register_subgroups() -> None:
     """Command groups that live in their own modules."""
-    try:
-        from planner.catalog_commands import catalog
-    except ImportError:  # pragma: no cover - module not present in older checkouts
-        return
+    from planner.catalog_commands import catalog
+
     main.add_command(catalog)
 
 

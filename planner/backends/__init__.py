@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from planner.backends.base import Backend, SolveOptions, SolverResult, Status
 
-SOLVERS = ("highs", "cbc")
+SOLVERS = ("highs", "cbc", "scip", "cpsat")
 
 
 def get_backend(name: str) -> Backend:
@@ -17,6 +17,14 @@ def get_backend(name: str) -> Backend:
         from planner.backends.cbc import CbcBackend
 
         return CbcBackend()
+    if name == "scip":
+        from planner.backends.scip import ScipBackend
+
+        return ScipBackend()
+    if name == "cpsat":
+        from planner.backends.cpsat import CpSatBackend
+
+        return CpSatBackend()
     raise ValueError(f"unknown solver '{name}' (choose from {', '.join(SOLVERS)})")
 
 

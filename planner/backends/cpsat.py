@@ -1,0 +1,205 @@
+"""CP-SAT (OR-Tools) on the integer model, with exact-where-possible integer scaling.
+
+CP-SAT solves integer programs with integer coefficients only, so the model is rescaled:
+
+* Every variable must be integer (the planner's formulation has no continuous variables); a
+  continuous one makes the backend return `Status.error` with a message. Variable bounds are
+  rounded inward (lower up, upper down), which is exact for integers; an infinite bound is
+  capped at +-2**40 instances.
+* Each row gets its own power of ten `s = 10**k`, the smallest `k <= 6` that makes every
+  coefficient an integer (within 1e-9 relative). Then the rescaled row is equivalent to the
+  original for integer variables, and its bounds are rounded exactly: a `>=` bound up, a `<=`
+  bound down (after forgiving 1e-9 relative floating-point noise, the tolerance the tests'
+  brute force uses).
+* If no `k <= 6` is exact (capacities such as 3.7 x 0.8 req/s, or a spot-share row whose
+  coefficients are capacity x share and capacity x (1 - share)), a safe-direction rounding at
+  10**6 was tried first and changed an optimum: in `rag-platform.yaml` the router's plan
+  with exactly 50 % spot (equal spot and on-demand capacity, activity 0 <= 0) became
+  infeasible because rounding the positive coefficients up and the negative ones towards zero
+  breaks exact ties. So such a row is instead scaled by the largest power of two (exact for
+  floats) keeping every scaled coefficient below 2**40 and sum |coefficient| x max |variable|
+  below 2**52, coefficients are rounded to nearest (relative error < 1e-12), and its bounds
+  are relaxed by 1e-7 x max(1, |bound|), HiGHS's own primal feasibility tolerance. After the
+  solve every original row is re-checked in floating point: a plan breaking one by more than
+  1e-6 relative (`plan check`'s tolerance) is never returned (the result is `Status.error`).
+* The objective is scaled to integer cents (`round(100 * cost)`); when every cost is exact at
+  a finer power of ten (up to 1e-4 dollars) that scale is used instead, so the optimum is the
+  true optimum. The reported objective is recomputed in dollars from the values with
+  `LinearModel.objective`, and the proven bound is the scaled bound converted back (clipped to
+  the objective).
+
+Workers: CP-SAT's portfolio needs several workers to find and prove optima quickly even on two
+cores (one worker stalls on LP-heavy models), so `num_workers = max(threads, 8)`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from planner.backends.base import SolveOptions, SolverResult, Status
+from planner.linear import LinearModel, Row
+
+MAX_POWER = 6
+ROW_REACH = 52
+"""Inexact rows: sum |coefficient| * max |variable| after scaling stays below 2**52."""
+COEFFICIENT_LIMIT = 40
+"""Inexact rows: every scaled coefficient stays below 2**40."""
+FEASIBILITY_TOLERANCE = 1e-7
+"""Inexact rows: bounds relaxed by this (relative to max(1, |bound|)), HiGHS's default."""
+CHECK_TOLERANCE = 1e-6
+"""A plan breaking an original row by more than this (`plan check`'s tolerance) is an error."""
+OBJECTIVE_MAX_POWER = 4
+NOISE = 1e-9
+VARIABLE_CAP = 2**40
+MIN_WORKERS = 8
+
+
+def _exact(value: float, scale: int) -> bool:
+    scaled = value * scale
+    return abs(scaled - round(scaled)) <= NOISE * max(1.0, abs(scaled))
+
+
+def exact_scale(values: list[float], max_power: int = MAX_POWER) -> int | None:
+    """Smallest 10**k (k <= max_power) making every value an integer, or None."""
+    for power in range(max_power + 1):
+        scale = 10**power
+        if all(_exact(v, scale) for v in values):
+            return scale
+    return None
+
+
+def _round_up(value: float) -> int:
+    return math.ceil(value - NOISE * max(1.0, abs(value)))
+
+
+def _round_down(value: float) -> int:
+    return math.floor(value + NOISE * max(1.0, abs(value)))
+
+
+def scale_row(row: Row, lower_bounds: list[float], upper_bounds: list[float]
+              ) -> tuple[list[int], float, float]:
+    """The row as integer (coefficients, lower, upper) for integer variables.
+
+    Exact when some 10**k (k <= 6) makes every coefficient an integer; otherwise the row is
+    scaled by a large power of two and rounded to nearest, with bounds relaxed by
+    `FEASIBILITY_TOLERANCE` (see the module docstring; `violations` re-checks the plan).
+    """
+    scale = exact_scale(row.coefficients)
+    if scale is not None:
+        coefficients = [round(c * scale) for c in row.coefficients]
+        lower = -math.inf if math.isinf(row.lower) else float(_round_up(row.lower * scale))
+        upper = math.inf if math.isinf(row.upper) else float(_round_down(row.upper * scale))
+        return coefficients, lower, upper
+    reach = sum(abs(c) * max(1.0, abs(lower_bounds[i]), abs(upper_bounds[i]))
+                for i, c in zip(row.indices, row.coefficients, strict=True))
+    largest = max(abs(c) for c in row.coefficients)
+    power = min(math.floor(math.log2(2.0**ROW_REACH / reach)),
+                math.floor(math.log2(2.0**COEFFICIENT_LIMIT / largest)))
+    scale_f = 2.0**power  # a power of two: scaling a float is exact, only rounding is not
+    coefficients = [round(c * scale_f) for c in row.coefficients]
+    lower, upper = -math.inf, math.inf
+    if not math.isinf(row.lower):
+        slack = FEASIBILITY_TOLERANCE * max(1.0, abs(row.lower))
+        lower = float(math.ceil((row.lower - slack) * scale_f))
+    if not math.isinf(row.upper):
+        slack = FEASIBILITY_TOLERANCE * max(1.0, abs(row.upper))
+        upper = float(math.floor((row.upper + slack) * scale_f))
+    return coefficients, lower, upper
+
+
+def violations(model: LinearModel, values: list[float]) -> list[str]:
+    """Rows the plan breaks by more than `CHECK_TOLERANCE` (relative to max(1, |bound|))."""
+    found = []
+    for row in model.rows:
+        activity = model.row_activity(row, values)
+        if activity < row.lower - CHECK_TOLERANCE * max(1.0, abs(row.lower)):
+            found.append(f"{row.name}: {activity!r} < {row.lower!r}")
+        if activity > row.upper + CHECK_TOLERANCE * max(1.0, abs(row.upper)):
+            found.append(f"{row.name}: {activity!r} > {row.upper!r}")
+    return found
+
+
+class CpSatBackend:
+    name = "cpsat"
+    message: str | None = None
+    """Why the last solve returned `Status.error`, if it did before solving."""
+
+    def solve(self, model: LinearModel, options: SolveOptions) -> SolverResult:
+        from ortools.sat.python import cp_model
+
+        started = time.perf_counter()
+        if not all(model.integer):
+            column = model.integer.index(False)
+            return self._error(f"CP-SAT needs integer variables; '{model.names[column]}' is "
+                               "continuous", started)
+        cp = cp_model.CpModel()
+        variables = []
+        for index in range(model.variable_count):
+            lower = -VARIABLE_CAP if math.isinf(model.lower[index]) else _round_up(model.lower[index])
+            upper = VARIABLE_CAP if math.isinf(model.upper[index]) else _round_down(model.upper[index])
+            if lower > upper:
+                cp.add_bool_or([])  # empty domain: infeasible
+                upper = lower
+            variables.append(cp.new_int_var(lower, upper, f"x{index}"))
+        try:
+            for row in model.rows:
+                chosen = [variables[i] for i in row.indices]
+                coefficients, row_lower, row_upper = scale_row(row, model.lower, model.upper)
+                expression = cp_model.LinearExpr.weighted_sum(chosen, coefficients)
+                if row_lower == row_upper:
+                    cp.add(expression == int(row_lower))
+                elif math.isinf(row_upper):
+                    cp.add(expression >= int(row_lower))
+                elif math.isinf(row_lower):
+                    cp.add(expression <= int(row_upper))
+                else:
+                    cp.add_linear_constraint(expression, int(row_lower), int(row_upper))
+        except (ValueError, OverflowError) as problem:
+            return self._error(f"cannot scale the model to integers: {problem}", started)
+        cents = exact_scale(model.cost, OBJECTIVE_MAX_POWER) or 100
+        weights = [round(c * cents) for c in model.cost]
+        used = [(v, w) for v, w in zip(variables, weights, strict=True) if w]
+        cp.minimize(cp_model.LinearExpr.weighted_sum([v for v, _ in used],
+                                                     [w for _, w in used]))
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = float(options.time_limit_s)
+        solver.parameters.relative_gap_limit = float(options.relative_gap)
+        solver.parameters.num_workers = max(int(options.threads), MIN_WORKERS)
+        solver.parameters.random_seed = 0
+        solver.parameters.log_search_progress = False
+        code = solver.solve(cp)
+        seconds = time.perf_counter() - started
+        has_solution = code in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        values = tuple(float(solver.value(v)) for v in variables) if has_solution else ()
+        objective = model.objective(list(values)) if has_solution else None
+        broken = violations(model, list(values)) if has_solution else []
+        if broken:
+            return self._error("CP-SAT plan breaks rows after integer scaling: "
+                               + "; ".join(broken[:3]), started)
+        bound = None
+        if has_solution:
+            bound = solver.best_objective_bound / cents + model.objective_offset
+            assert objective is not None
+            bound = min(bound, objective)
+        if code == cp_model.OPTIMAL:
+            status = Status.optimal
+        elif code == cp_model.FEASIBLE:
+            status = Status.feasible
+        elif code == cp_model.INFEASIBLE:
+            status = Status.infeasible
+        elif code == cp_model.UNKNOWN:
+            status = Status.no_solution
+        else:  # MODEL_INVALID
+            status = Status.error
+        return SolverResult(status, objective, bound, values, seconds, self.name)
+
+    def _error(self, message: str, started: float) -> SolverResult:
+        """`Status.error`; the message is kept on `self.message` and issued as a warning
+        (`SolverResult` has no message field)."""
+        import warnings
+
+        self.message = message
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+        return SolverResult(Status.error, None, None, (), time.perf_counter() - started,
+                            self.name)
