@@ -11,44 +11,17 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Sequence
-from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from planner.errors import InputError, PlanError
+from planner.output import emit, reports_errors
 
 F = TypeVar("F", bound=Callable[..., Any])
 SCHEMA_VERSION = 1
 KINDS = ("accelerators", "offers", "models", "variants")
-
-
-def _reports_errors(command: F) -> F:
-    """Same as planner.cli.reports_errors (not importable here without an import cycle)."""
-
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except PlanError as exc:
-            click.echo(str(exc) if isinstance(exc, InputError) else f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _emit(text: str, output: Path | None, force: bool) -> None:
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    from planner.output import write_atomic
-
-    write_atomic(output, text, force)
-    click.echo(f"wrote {output}", err=True)
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -86,7 +59,7 @@ def catalog() -> None:
               help="Catalog name or file/folder path; repeat to merge (later files override).")
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
-@_reports_errors
+@reports_errors
 def list_command(kind: str, provider: str | None, region: str | None, catalogs: tuple[str, ...],
                  output_format: str) -> None:
     """List catalog rows (offers by default)."""
@@ -137,7 +110,7 @@ def list_command(kind: str, provider: str | None, region: str | None, catalogs: 
               help="Catalog name or file/folder path; repeat to merge.")
 @click.option("--format", "output_format", type=click.Choice(["yaml", "json"]), default="yaml",
               show_default=True)
-@_reports_errors
+@reports_errors
 def show(name: str, catalogs: tuple[str, ...], output_format: str) -> None:
     """Show one accelerator, model, variant (name or alias) or offer (provider/region/instance_type)."""
     from planner.catalog import did_you_mean, load_catalog
@@ -174,7 +147,7 @@ def show(name: str, catalogs: tuple[str, ...], output_format: str) -> None:
               help="Warn about offers whose as_of is older than this.")
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
-@_reports_errors
+@reports_errors
 def validate(files: tuple[Path, ...], max_age_days: int, output_format: str) -> None:
     """Check catalog FILEs (default: the default catalog) for schema errors and price defects.
 
@@ -244,7 +217,7 @@ def _issue(file: str, message: str) -> Any:
               help="Cloud of a SkyPilot file (default: from its folder, name or instance names).")
 @click.option("--catalog", "catalogs", multiple=True, default=("default",), show_default=True,
               help="Catalog whose accelerator names and aliases map the imported names.")
-@_reports_errors
+@reports_errors
 def import_command(fmt: str, file: Path, output: Path, force: bool, as_of: dt.datetime | None,
                    provider: str | None, catalogs: tuple[str, ...]) -> None:
     """Convert a public price FILE into a catalog offers file (-o), reporting every skipped row."""
@@ -262,4 +235,4 @@ def import_command(fmt: str, file: Path, output: Path, force: bool, as_of: dt.da
         raise PlanError(f"no offers imported from {file}; nothing written")
     loaded = parse_yaml_text(result.text, str(output))  # the output must be a valid catalog file
     CatalogFile.model_validate(loaded.data)
-    _emit(result.text, output, force)
+    emit(result.text, output, force)

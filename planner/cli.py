@@ -5,48 +5,17 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from planner.backends import SOLVERS
-from planner.errors import InputError, PlanError, input_error
+from planner.errors import input_error
+from planner.output import emit, reports_errors
 
 EXIT_INFEASIBLE = 2
 EXIT_TIME_LIMIT = 3
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def reports_errors(command: F) -> F:
-    """Turn our errors into one message on stderr and exit code 1, never a traceback."""
-
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except PlanError as exc:
-            click.echo(str(exc) if isinstance(exc, InputError) else f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def emit(text: str, output: Path | None, force: bool) -> None:
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    from planner.output import write_atomic
-
-    write_atomic(output, text, force)
-    click.echo(f"wrote {output}", err=True)
-
 
 @click.group()
 @click.version_option(package_name="plan-ai-compute")

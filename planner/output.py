@@ -3,10 +3,44 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
+from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
+from typing import Any, TypeVar
 
-from planner.errors import input_error
+import click
+
+from planner.errors import InputError, PlanError, input_error
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(command: F) -> F:
+    """Turn our errors into one message on stderr and exit code 1, never a traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except PlanError as exc:
+            click.echo(str(exc) if isinstance(exc, InputError) else f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit(text: str, output: Path | None, force: bool) -> None:
+    """Print `text`, or write it atomically to `output`."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_atomic(output, text, force)
+    click.echo(f"wrote {output}", err=True)
 
 
 def write_atomic(path: Path, text: str, force: bool) -> None:

@@ -13,7 +13,7 @@ from planner.backends import SOLVERS, SolveOptions, Status, get_backend
 from planner.linear import LinearModel
 from planner.problem import load_problem
 from planner.solve import solve
-from tests.test_bruteforce import random_catalog, random_problem
+from test_bruteforce import random_catalog, random_problem
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "problems").glob("*.yaml"))
 RANDOM_CASES = 30
