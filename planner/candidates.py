@@ -140,11 +140,7 @@ def offer_allowed(problem: Problem, catalog: Catalog, offer: Offer) -> bool:
 def quota_blocks(problem: Problem, catalog: Catalog, offer: Offer) -> int | None:
     """The smallest quota that matches the offer and is below one instance, if any."""
     for quota in problem.quotas:
-        if quota.accelerator and catalog.resolve_accelerator(quota.accelerator) != offer.accelerator:
-            continue
-        if quota.provider and quota.provider != offer.provider:
-            continue
-        if quota.region and quota.region != offer.region:
+        if not quota.covers(catalog, offer.accelerator, offer.provider, offer.region):
             continue
         if quota.max_accelerators < offer.count:
             return quota.max_accelerators

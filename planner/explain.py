@@ -48,7 +48,8 @@ def coupled_reason(problem: Problem, catalog: Catalog, workload: Workload,
             continue
         used_by_others = sum(
             a.instances * a.accelerators_per_instance for a in allocations
-            if a.workload != workload.name and _allocation_matches(quota, catalog, a))
+            if a.workload != workload.name
+            and quota.covers(catalog, a.accelerator, a.provider, a.region))
         if used_by_others + needed > quota.max_accelerators:
             left = max(0, quota.max_accelerators - used_by_others)
             return (f"needs {needed} {candidate.config.offer.accelerator}, quota allows "
@@ -56,17 +57,6 @@ def coupled_reason(problem: Problem, catalog: Catalog, workload: Workload,
     if problem.budget_usd_per_month is not None:
         return "the joint plan under the budget is cheaper overall"
     return "the joint plan is cheaper overall (shared limits)"
-
-
-def _allocation_matches(quota: object, catalog: Catalog, allocation: Allocation) -> bool:
-    from planner.problem import Quota
-
-    assert isinstance(quota, Quota)
-    if quota.accelerator and catalog.resolve_accelerator(quota.accelerator) != allocation.accelerator:
-        return False
-    if quota.provider and quota.provider != allocation.provider:
-        return False
-    return not (quota.region and quota.region != allocation.region)
 
 
 def rejection_cost(workload: Workload, rejection: Rejection, utilisation: float) -> float | None:

@@ -86,11 +86,7 @@ def instance_upper_bound(problem: Problem, catalog: Catalog, workload: Workload,
 
 def quota_matches(quota: Quota, catalog: Catalog, candidate: Candidate) -> bool:
     offer = candidate.config.offer
-    if quota.accelerator and catalog.resolve_accelerator(quota.accelerator) != offer.accelerator:
-        return False
-    if quota.provider and quota.provider != offer.provider:
-        return False
-    return not (quota.region and quota.region != offer.region)
+    return quota.covers(catalog, offer.accelerator, offer.provider, offer.region)
 
 
 def formulate(problem: Problem, catalog: Catalog, candidates: CandidateSet,

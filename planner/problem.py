@@ -115,6 +115,14 @@ class Quota(Strict):
     region: Name | None = None
     max_accelerators: NonNegativeInt
 
+    def covers(self, catalog: Catalog, accelerator: str, provider: str, region: str) -> bool:
+        """Whether accelerators of this kind, provider and region count against the quota."""
+        if self.accelerator and catalog.resolve_accelerator(self.accelerator) != accelerator:
+            return False
+        if self.provider and self.provider != provider:
+            return False
+        return not (self.region and self.region != region)
+
 
 class Performance(Strict):
     utilisation_cap: Fraction = Field(

@@ -114,10 +114,7 @@ def check_plan(problem: Problem, catalog: Catalog, plan: Plan) -> CheckResult:
             violations.append(f"{name}: runs several variants {sorted(variants)}")
     for number, quota in enumerate(problem.quotas):
         used = sum(a.instances * a.accelerators_per_instance for a in plan.allocations
-                   if (not quota.accelerator
-                       or catalog.resolve_accelerator(quota.accelerator) == a.accelerator)
-                   and (not quota.provider or quota.provider == a.provider)
-                   and (not quota.region or quota.region == a.region))
+                   if quota.covers(catalog, a.accelerator, a.provider, a.region))
         if used > quota.max_accelerators:
             violations.append(f"quota[{number}]: {used} accelerators > {quota.max_accelerators}")
     if problem.budget_usd_per_month is not None and total > problem.budget_usd_per_month + 1e-6:
