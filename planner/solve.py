@@ -56,7 +56,7 @@ def extract_allocations(candidates: CandidateSet, formulation: Formulation,
     return tuple(allocations)
 
 
-def summarise(problem: Problem, allocations: tuple[Allocation, ...]
+def summarise(allocations: tuple[Allocation, ...]
               ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
     by_pricing: dict[str, float] = defaultdict(float)
     by_provider: dict[str, float] = defaultdict(float)
@@ -68,7 +68,6 @@ def summarise(problem: Problem, allocations: tuple[Allocation, ...]
     commitments = sum(a.cost_usd_per_month for a in allocations
                       if a.pricing.startswith("reserved"))
     components = {"compute": compute, "commitments": commitments}
-    del problem
     return dict(sorted(by_pricing.items())), dict(sorted(by_provider.items())), components
 
 
@@ -104,7 +103,7 @@ def solve(problem: Problem, catalog: Catalog, solver: str = "highs",
     else:
         result = get_backend(solver).solve(formulation.model, options)
     allocations = extract_allocations(candidates, formulation, result)
-    by_pricing, by_provider, components = summarise(problem, allocations)
+    by_pricing, by_provider, components = summarise(allocations)
     has_plan = result.status in (Status.optimal, Status.feasible)
     def resolve(relaxed: Problem) -> float | None:
         return solve(relaxed, catalog, solver, options, prune).objective_usd_per_month

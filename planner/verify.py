@@ -8,9 +8,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from planner.candidates import performance_of, quality_of, slo_problem, variant_problem
-from planner.catalog import Catalog, PricingMode
+from planner.catalog import Catalog, Offer, PricingMode
 from planner.plan import Allocation, Plan
-from planner.problem import Problem
+from planner.problem import Problem, Workload
 
 TOLERANCE = 1e-6
 
@@ -29,14 +29,10 @@ def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6)
 
 
-def _check_allocation(problem: Problem, catalog: Catalog, a: Allocation,
-                      capacity: dict[str, float], spot: dict[str, float],
-                      replicas: dict[str, int]) -> tuple[list[str], float]:
+def _check_allocation(problem: Problem, catalog: Catalog, a: Allocation, offer: Offer | None,
+                      workload: Workload | None, capacity: dict[str, float],
+                      spot: dict[str, float], replicas: dict[str, int]) -> tuple[list[str], float]:
     where = f"{a.workload} on {a.offer_key}"
-    offers = {offer.key: offer for offer in catalog.offers}
-    offer = offers.get(a.offer_key)
-    workloads = {w.name: w for w in problem.workloads}
-    workload = workloads.get(a.workload)
     if offer is None or workload is None:
         return [f"{where}: unknown offer or workload"], 0.0
     problems = []
@@ -92,11 +88,15 @@ def check_plan(problem: Problem, catalog: Catalog, plan: Plan) -> CheckResult:
     spot: dict[str, float] = defaultdict(float)
     replicas: dict[str, int] = defaultdict(int)
     total = 0.0
+    offers = {offer.key: offer for offer in catalog.offers}
+    workloads = {w.name: w for w in problem.workloads}
     for allocation in plan.allocations:
         if allocation.instances <= 0:
             violations.append(f"{allocation.workload}: non-positive instance count")
             continue
-        found, cost = _check_allocation(problem, catalog, allocation, capacity, spot, replicas)
+        found, cost = _check_allocation(problem, catalog, allocation,
+                                        offers.get(allocation.offer_key),
+                                        workloads.get(allocation.workload), capacity, spot, replicas)
         violations += found
         total += cost
     for workload in problem.workloads:
