@@ -10,22 +10,16 @@ from the size name (`Standard_ND96isr_H100_v5` = 8 x H100).
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any
 
-from planner.importers.common import HOURS_PER_YEAR, ImportReport, PriceRow, parse_price
+from planner.importers.common import HOURS_PER_YEAR, ImportReport, PriceRow, json_items, parse_price
 from planner.importers.instances import azure_instance
 
 _TERM = re.compile(r"^\s*(\d+)\s*years?\s*$", re.IGNORECASE)
 
 
 def read(name: str, text: str, report: ImportReport) -> list[PriceRow]:
-    data: Any = json.loads(text)
-    items = data.get("Items") if isinstance(data, dict) else data
-    if not isinstance(items, list):
-        raise ValueError("not an Azure Retail Prices response: no 'Items' list")
-    report.rows_read = len(items)
+    items = json_items(text, "Items", report, "an Azure Retail Prices response")
     merged: dict[tuple[str, str], PriceRow] = {}
     for index, item in enumerate(items):
         ref = f"{name}:Items[{index}]"

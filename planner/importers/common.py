@@ -9,9 +9,11 @@ offers. Nothing defective is kept silently: each skipped row is reported with it
 from __future__ import annotations
 
 import datetime as dt
+import json
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from planner.catalog import Catalog
 from planner.importers.instances import expected_count, instance_accelerator
@@ -323,3 +325,18 @@ def parse_count(text: object) -> int | str | None:
     if value != int(value):
         return "not an integer"
     return int(value)
+
+
+def json_items(text: str, key: str, report: ImportReport, what: str) -> list[Any]:
+    """The list under `key` of a JSON price document (or the document itself if it is a list);
+    counts the rows read.
+
+    Raises:
+        ValueError: when there is no such list.
+    """
+    data: Any = json.loads(text)
+    items = data.get(key) if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise ValueError(f"not {what}: no '{key}' list")
+    report.rows_read = len(items)
+    return items

@@ -12,12 +12,11 @@ GPU SKUs without host SKUs for their family are reported.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from typing import Any
 
-from planner.importers.common import ImportReport, PriceRow
+from planner.importers.common import ImportReport, PriceRow, json_items
 from planner.importers.instances import GCP_SHAPES, gcp_instance
 
 USAGE = {"OnDemand": "on_demand", "Preemptible": "spot", "Commit1Yr": "reserved_1y",
@@ -46,11 +45,7 @@ def _price(sku: dict[str, Any]) -> tuple[float, str] | None:
 
 
 def read(name: str, text: str, report: ImportReport) -> list[PriceRow]:
-    data: Any = json.loads(text)
-    skus = data.get("skus") if isinstance(data, dict) else data
-    if not isinstance(skus, list):
-        raise ValueError("not a Cloud Billing Catalog SKU list: no 'skus'")
-    report.rows_read = len(skus)
+    skus = json_items(text, "skus", report, "a Cloud Billing Catalog SKU list")
     # (usage field, region) -> component -> (price, ref); component = "gpu:A100" / "core:A2" / "ram:A2"
     parts: dict[tuple[str, str], dict[str, tuple[float, str]]] = defaultdict(dict)
     for index, sku in enumerate(skus):
