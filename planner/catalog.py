@@ -137,9 +137,6 @@ class Catalog:
     files: tuple[str, ...] = field(default=())
     aliases: dict[str, str] = field(default_factory=dict)
 
-    def accelerator(self, name: str) -> Accelerator:
-        return self.accelerators[self.aliases.get(name.lower(), name)]
-
     def resolve_accelerator(self, name: str) -> str | None:
         """Canonical accelerator name for `name` or an alias (case-insensitive), else None."""
         return self.aliases.get(name.lower())
