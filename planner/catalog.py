@@ -102,6 +102,8 @@ class Model(Sourced):
     head_dim: PositiveInt
     context: PositiveInt = Field(description="Maximum context length, tokens.")
     quality: Fraction = Field(description="Quality score at bf16 (e.g. MMLU 5-shot, 0-1).")
+    hf_repo: str | None = Field(default=None, description="Hugging Face repository of the "
+                                "weights, e.g. meta-llama/Llama-3.1-8B-Instruct (for exports).")
 
 
 class Variant(Sourced):

@@ -47,6 +47,9 @@ class WorkloadResult:
     cost_usd_per_month: float
     spot_share: float
     why: tuple[str, ...] = ()
+    kind: str = "online"
+    prompt_tokens: int = 0
+    output_tokens: int = 0
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,9 @@ def workload_results(problem: Problem, catalog: Catalog, candidates: CandidateSe
             cost_usd_per_month=sum(a.cost_usd_per_month for a in mine),
             spot_share=spot / capacity if capacity else 0.0,
             why=tuple(explain_workload(problem, catalog, workload, candidates, mine, allocations)),
+            kind=workload.kind,
+            prompt_tokens=workload.tokens.prompt,
+            output_tokens=workload.tokens.output,
         ))
     return tuple(results)
 
