@@ -20,6 +20,7 @@ from planner.schema import (
     HOURS_PER_MONTH,
     Fraction,
     Name,
+    NonNegativeFloat,
     PositiveFloat,
     PositiveInt,
     Sourced,
@@ -45,6 +46,15 @@ class PricingMode(str, Enum):
     spot = "spot"
     reserved_1y = "reserved_1y"
     reserved_3y = "reserved_3y"
+    owned = "owned"
+
+    @property
+    def committed(self) -> bool:
+        """Paid for every hour of the horizon whether used or not (a shared pool)."""
+        return self in COMMITTED_MODES
+
+
+COMMITTED_MODES = frozenset({PricingMode.reserved_1y, PricingMode.reserved_3y, PricingMode.owned})
 
 
 class Accelerator(Sourced):
@@ -75,8 +85,26 @@ class Prices(Strict):
     reserved_3y: PositiveFloat | None = None
 
     def get(self, mode: PricingMode) -> float | None:
+        if mode is PricingMode.owned:
+            return None
         value: float | None = getattr(self, mode.value)
         return value
+
+
+class Ownership(Strict):
+    """Buying the server instead of renting it: amortised purchase plus running costs."""
+
+    purchase_usd: PositiveFloat = Field(description="Purchase price of one server, USD.")
+    lifetime_years: PositiveFloat = Field(le=15, description="Depreciation period, years.")
+    operations_usd_per_month: NonNegativeFloat = Field(
+        default=0.0, description="Colocation space, support, staff share per server, USD/month.")
+    power_kw: PositiveFloat = Field(lt=1000, description="Server power at full load, kW.")
+    idle_power_fraction: Fraction = Field(
+        default=0.3, description="Share of full-load power drawn while idle.")
+
+    @property
+    def fixed_usd_per_month(self) -> float:
+        return self.purchase_usd / (self.lifetime_years * 12) + self.operations_usd_per_month
 
 
 class Offer(Sourced):
@@ -85,7 +113,12 @@ class Offer(Sourced):
     instance_type: Name
     accelerator: Name
     count: PositiveInt = Field(description="Accelerators per instance.")
-    prices_usd_per_hour: Prices
+    prices_usd_per_hour: Prices = Prices()
+    owned: Ownership | None = Field(
+        default=None, description="Set for hardware you buy; priced with the region's energy.")
+    spot_interruption_rate: Fraction | None = Field(
+        default=None, description="Share of spot instances interrupted per month (upper edge of "
+        "the published band, e.g. AWS Spot Advisor '5-10%' -> 0.10).")
 
     @property
     def key(self) -> str:
@@ -119,6 +152,18 @@ class Variant(Sourced):
         description="Achieved fraction of the bf16 kernels' memory bandwidth (dequantisation "
         "overhead), from measured batch-1 decode speedups; 1.0 for bf16.",
     )
+    preparation_gpu_hours_per_b_params: NonNegativeFloat = Field(
+        default=0.0, description="One-time GPU-hours to produce the variant, per billion "
+        "parameters (calibration/quantisation run); 0 when no run is needed.")
+
+
+class Energy(Sourced):
+    """Electricity where hardware runs: priced for owned servers, counted for carbon."""
+
+    region: Name
+    usd_per_kwh: PositiveFloat = Field(lt=100, description="Electricity price, USD/kWh.")
+    pue: float = Field(default=1.4, ge=1, le=5, description="Power usage effectiveness.")
+    grid_gco2_per_kwh: NonNegativeFloat = Field(lt=5000, description="Grid carbon intensity.")
 
 
 class CatalogFile(Strict):
@@ -126,6 +171,7 @@ class CatalogFile(Strict):
     offers: tuple[Offer, ...] = ()
     models: tuple[Model, ...] = ()
     variants: tuple[Variant, ...] = ()
+    energy: tuple[Energy, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,14 +184,49 @@ class Catalog:
     variants: dict[str, Variant]
     files: tuple[str, ...] = field(default=())
     aliases: dict[str, str] = field(default_factory=dict)
+    energy: dict[str, Energy] = field(default_factory=dict)
+    """Region -> electricity price, PUE and grid intensity."""
 
     def resolve_accelerator(self, name: str) -> str | None:
         """Canonical accelerator name for `name` or an alias (case-insensitive), else None."""
         return self.aliases.get(name.lower())
 
     def monthly_price(self, offer: Offer, mode: PricingMode) -> float | None:
+        """What one instance costs per month in this mode, used or idle; None if not offered.
+
+        Owned servers: amortised purchase, operations and idle power (the power drawn while
+        busy is a usage cost, see `busy_energy_usd_per_hour`)."""
+        if mode is PricingMode.owned:
+            if offer.owned is None or offer.region not in self.energy:
+                return None
+            energy = self.energy[offer.region]
+            idle_kw = offer.owned.power_kw * offer.owned.idle_power_fraction * energy.pue
+            return offer.owned.fixed_usd_per_month + idle_kw * energy.usd_per_kwh * HOURS_PER_MONTH
         hourly = offer.prices_usd_per_hour.get(mode)
         return None if hourly is None else hourly * HOURS_PER_MONTH
+
+    def busy_energy_usd_per_hour(self, offer: Offer, mode: PricingMode) -> float:
+        """Extra electricity of one owned server per busy hour (above its idle draw)."""
+        if mode is not PricingMode.owned or offer.owned is None or offer.region not in self.energy:
+            return 0.0
+        energy = self.energy[offer.region]
+        busy_kw = offer.owned.power_kw * (1 - offer.owned.idle_power_fraction) * energy.pue
+        return busy_kw * energy.usd_per_kwh
+
+    def kg_co2_per_busy_hour(self, offer: Offer) -> float | None:
+        """Carbon of one busy instance-hour, from board power (or the owned server's power),
+        the region's PUE and grid intensity; None when the region or power is unknown."""
+        energy = self.energy.get(offer.region)
+        if energy is None:
+            return None
+        if offer.owned is not None:
+            kw = offer.owned.power_kw
+        else:
+            tdp = self.accelerators[offer.accelerator].tdp_w
+            if tdp is None:
+                return None
+            kw = tdp * offer.count / 1000
+        return kw * energy.pue * energy.grid_gco2_per_kwh / 1000
 
     def providers(self) -> list[str]:
         return sorted({offer.provider for offer in self.offers})
@@ -197,6 +278,7 @@ def load_catalog(entries: Iterable[str], relative_to: Path | None = None) -> Cat
     offers: dict[str, Offer] = {}
     models: dict[str, Model] = {}
     variants: dict[str, Variant] = {}
+    energy: dict[str, Energy] = {}
     files: list[str] = []
     offer_origin: dict[str, tuple[LoadedYaml, int]] = {}
     issues: list[Issue] = []
@@ -218,6 +300,7 @@ def load_catalog(entries: Iterable[str], relative_to: Path | None = None) -> Cat
             accelerators.update({row.name: row for row in parsed.accelerators})
             models.update({row.name: row for row in parsed.models})
             variants.update({row.name: row for row in parsed.variants})
+            energy.update({row.region: row for row in parsed.energy})
             for index, offer in enumerate(parsed.offers):
                 offers[offer.key] = offer
                 offer_origin[offer.key] = (loaded, index)
@@ -237,4 +320,4 @@ def load_catalog(entries: Iterable[str], relative_to: Path | None = None) -> Cat
         offer.model_copy(update={"accelerator": aliases[offer.accelerator.lower()]})
         for offer in offers.values()
     )
-    return Catalog(accelerators, resolved_offers, models, variants, tuple(files), aliases)
+    return Catalog(accelerators, resolved_offers, models, variants, tuple(files), aliases, energy)

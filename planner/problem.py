@@ -1,16 +1,19 @@
 """The problem file: what the user wants planned, validated against the catalog.
 
-Schema notes for later extensions: workloads carry a `kind` discriminator (today only
-`online`), so batch and training workloads can be added without breaking files written now;
-`rate_rps` is a number today and may become a profile; unknown keys are always rejected.
+Workloads carry a `kind`: `online` (the default: requests with latency SLOs), `batch` (a
+daily number of requests within a window) or `training` (tokens to train on by a deadline).
+Online demand is a flat `rate_rps`, a named `shape` scaled to `rate_rps` as the peak, or an
+hourly `profile_rps` of 24 (a day) or 168 (a week, Monday 00:00 first) values. Unknown keys
+are always rejected.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from planner.catalog import (
     CATALOG_ROOT,
@@ -24,6 +27,7 @@ from planner.errors import InputError, Issue
 from planner.schema import (
     Fraction,
     Name,
+    NonNegativeFloat,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
@@ -58,30 +62,57 @@ class Measurement(Strict):
     tpot_ms: PositiveFloat
 
 
-class OnlineWorkload(Strict):
-    """Online inference: requests arrive at `rate_rps` and must meet the SLO."""
+SHAPES = ("flat", "business-hours", "diurnal")
+HOURS_PER_DAY = 24
+HOURS_PER_WEEK = 168
 
-    kind: Literal["online"] = "online"
+
+def shape_profile(shape: str, peak: float, trough_fraction: float) -> tuple[float, ...]:
+    """24 hourly rates of a named shape: `business-hours` is the peak from 09:00 to 18:00 and
+    the trough otherwise; `diurnal` a cosine from the trough at 04:00 to the peak at 16:00."""
+    trough = peak * trough_fraction
+    if shape == "business-hours":
+        return tuple(peak if 9 <= hour < 18 else trough for hour in range(HOURS_PER_DAY))
+    if shape == "diurnal":
+        return tuple(trough + (peak - trough) * (1 - math.cos(2 * math.pi * (hour - 4) / 24)) / 2
+                     for hour in range(HOURS_PER_DAY))
+    return (peak,) * HOURS_PER_DAY
+
+
+class WorkloadBase(Strict):
     name: Name
     model: Name
-    # bounds spelt out here: a Field(lt=...) next to the PositiveFloat alias is overridden by
-    # the alias's own lt=1e12
-    rate_rps: float = Field(gt=0, lt=1e7, description="Request rate to serve, requests/s.")
-    tokens: Tokens
-    slo: Slo = Slo()
     min_quality: Fraction | None = Field(
         default=None, description="Floor on quality relative to the model at bf16 (0-1)."
     )
     min_quality_score: Fraction | None = Field(
         default=None, description="Floor on the absolute quality score (e.g. MMLU 0-1)."
     )
+    variants: tuple[Name, ...] | None = Field(
+        default=None, description="Variants allowed for this workload; default: all."
+    )
+
+
+class OnlineWorkload(WorkloadBase):
+    """Online inference: requests arrive at `rate_rps` and must meet the SLO."""
+
+    kind: Literal["online"] = "online"
+    # bounds spelt out here: a Field(lt=...) next to the PositiveFloat alias is overridden by
+    # the alias's own lt=1e12
+    rate_rps: float | None = Field(default=None, gt=0, lt=1e7,
+                                   description="Request rate to serve (the peak with a shape).")
+    shape: Literal["flat", "business-hours", "diurnal"] | None = Field(
+        default=None, description="Named daily shape scaled so its peak is rate_rps.")
+    trough_fraction: Fraction = Field(
+        default=0.2, description="A shape's lowest rate as a share of its peak.")
+    profile_rps: tuple[Annotated[float, Field(ge=0, lt=1e7)], ...] | None = Field(
+        default=None, description="Hourly request rates: 24 values (a day) or 168 (a week).")
+    tokens: Tokens
+    slo: Slo = Slo()
     max_spot_share: Fraction = Field(
         default=1.0, description="Largest share of serving capacity that may run on spot."
     )
     min_replicas: NonNegativeInt = Field(default=1, description="Replicas kept for availability.")
-    variants: tuple[Name, ...] | None = Field(
-        default=None, description="Variants allowed for this workload; default: all."
-    )
     batch_sizes: tuple[PositiveInt, ...] | None = Field(
         default=None, description="Batch sizes the serving stack may use; default 1 to 256."
     )
@@ -94,8 +125,110 @@ class OnlineWorkload(Strict):
             raise ValueError("must be a number, not true/false")
         return value
 
+    @model_validator(mode="after")
+    def _one_demand(self) -> OnlineWorkload:
+        if self.profile_rps is not None:
+            if self.rate_rps is not None or self.shape is not None:
+                raise ValueError("give either profile_rps or rate_rps (with an optional shape), "
+                                 "not both")
+            if len(self.profile_rps) not in (HOURS_PER_DAY, HOURS_PER_WEEK):
+                raise ValueError(f"profile_rps needs 24 (hourly, one day) or 168 (hourly, one "
+                                 f"week) values, got {len(self.profile_rps)}")
+            if max(self.profile_rps) <= 0:
+                raise ValueError("profile_rps needs at least one rate above 0")
+        elif self.rate_rps is None:
+            raise ValueError("rate_rps (requests/s) or profile_rps (hourly rates) is required")
+        return self
 
-Workload = OnlineWorkload
+    @property
+    def hourly(self) -> tuple[float, ...]:
+        """The demand as given: 1 value (flat), 24 or 168."""
+        if self.profile_rps is not None:
+            return self.profile_rps
+        assert self.rate_rps is not None
+        if self.shape is None or self.shape == "flat":
+            return (self.rate_rps,)
+        return shape_profile(self.shape, self.rate_rps, self.trough_fraction)
+
+    @property
+    def peak_rps(self) -> float:
+        return max(self.hourly)
+
+    def rates(self, periods: int) -> tuple[float, ...]:
+        """The demand on a grid of 1, 24 or 168 periods (shorter profiles repeat)."""
+        return tile(self.hourly, periods)
+
+
+def tile(values: tuple[float, ...], periods: int) -> tuple[float, ...]:
+    if periods % len(values):
+        raise ValueError(f"cannot spread {len(values)} values over {periods} periods")
+    return values * (periods // len(values))
+
+
+class Window(Strict):
+    """Hours of the day a batch job may run, start inclusive, end exclusive; may wrap midnight."""
+
+    start_hour: int = Field(default=0, ge=0, le=23)
+    end_hour: int = Field(default=24, ge=1, le=24)
+
+    def hours(self) -> tuple[int, ...]:
+        if self.start_hour < self.end_hour:
+            return tuple(range(self.start_hour, self.end_hour))
+        return tuple(range(self.start_hour, 24)) + tuple(range(0, self.end_hour))
+
+
+class BatchWorkload(WorkloadBase):
+    """Offline inference: `requests_per_day` done within `window`, no latency SLO."""
+
+    kind: Literal["batch"]
+    requests_per_day: float = Field(gt=0, lt=1e12, description="Requests to finish each day.")
+    tokens: Tokens
+    window: Window = Window()
+    max_spot_share: Fraction = Field(
+        default=1.0, description="Largest share of the job's instance-hours that may run on spot.")
+    batch_sizes: tuple[PositiveInt, ...] | None = None
+
+
+class TrainingWorkload(WorkloadBase):
+    """A training or fine-tuning run: `train_tokens` by `deadline_days`, repeated
+    `runs_per_horizon` times; its cost is spread over the planning horizon."""
+
+    kind: Literal["training"]
+    train_tokens: float = Field(gt=0, lt=1e16, description="Tokens to train on per run.")
+    deadline_days: float = Field(gt=0, le=3650, description="Each run must finish within this.")
+    accelerator_counts: tuple[PositiveInt, ...] = Field(
+        default=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+        description="Total accelerators the run may use.")
+    runs_per_horizon: float = Field(default=1, gt=0, le=10000)
+    mfu: Fraction = Field(default=0.4, gt=0, description="Model FLOPs utilisation at the "
+                          "smallest count (share of dense bf16 peak).")
+    scaling_efficiency: Fraction = Field(
+        default=0.95, gt=0, description="Throughput kept per doubling of accelerators.")
+    flops_per_param_token: PositiveFloat = Field(
+        default=6.0, description="6 for full training (forward + backward); about 4 for LoRA.")
+    bytes_per_param: PositiveFloat = Field(
+        default=16.0, description="Training memory per parameter (16: bf16 weights, grads and "
+        "fp32 Adam states, sharded across the accelerators).")
+    allow_spot: bool = Field(default=True, description="May run on spot, with checkpoints.")
+    checkpoint_minutes: PositiveFloat = Field(default=5, description="Time to write a checkpoint.")
+    restart_minutes: PositiveFloat = Field(default=10, description="Time to resume after an "
+                                           "interruption.")
+
+
+def _workload_kind(value: Any) -> str:
+    kind = value.get("kind", "online") if isinstance(value, dict) else getattr(value, "kind", "online")
+    return f"kind:{kind}"
+
+
+Workload = Annotated[
+    Annotated[OnlineWorkload, Tag("kind:online")]
+    | Annotated[BatchWorkload, Tag("kind:batch")]
+    | Annotated[TrainingWorkload, Tag("kind:training")],
+    Discriminator(_workload_kind),
+]
+AnyWorkload = OnlineWorkload | BatchWorkload | TrainingWorkload
+ServingWorkload = OnlineWorkload | BatchWorkload
+
 
 
 class Allow(Strict):
@@ -124,6 +257,14 @@ class Quota(Strict):
         return not (self.region and self.region != region)
 
 
+class Commitment(Strict):
+    """Instances already reserved or owned: their cost is sunk, so the plan uses them first."""
+
+    offer: Name = Field(description="provider/region/instance_type of a catalog offer.")
+    pricing: Literal[PricingMode.reserved_1y, PricingMode.reserved_3y, PricingMode.owned]
+    instances: PositiveInt
+
+
 class Performance(Strict):
     utilisation_cap: Fraction = Field(
         default=0.8,
@@ -141,8 +282,23 @@ class Problem(Strict):
     allow: Allow = Allow()
     budget_usd_per_month: PositiveFloat | None = None
     quotas: tuple[Quota, ...] = ()
+    commitments: tuple[Commitment, ...] = ()
+    carbon_usd_per_tonne: NonNegativeFloat | None = Field(
+        default=None, description="Carbon price added to the cost, USD per tonne CO2.")
     performance: Performance = Performance()
     workloads: tuple[Workload, ...] = Field(min_length=1)
+
+    @property
+    def periods(self) -> int:
+        """Planning periods per week-shaped cycle: 1 (flat demand), 24 (hours of a day) or 168
+        (hours of a week); every hourly profile is spread over this grid."""
+        lengths = {len(w.hourly) for w in self.workloads if isinstance(w, OnlineWorkload)}
+        if any(isinstance(w, BatchWorkload) for w in self.workloads):
+            lengths.add(HOURS_PER_DAY)
+        return max(lengths | {1})
+
+    def online(self) -> list[OnlineWorkload]:
+        return [w for w in self.workloads if isinstance(w, OnlineWorkload)]
 
     @model_validator(mode="after")
     def _unique_workload_names(self) -> Problem:
@@ -182,6 +338,14 @@ def _check_references(problem: Problem, catalog: Catalog, loaded: LoadedYaml) ->
             unknown(("quotas", index, "provider"), "provider", quota.provider, catalog.providers())
         if quota.region and quota.region not in catalog.regions():
             unknown(("quotas", index, "region"), "region", quota.region, catalog.regions())
+    offers = {offer.key: offer for offer in catalog.offers}
+    for index, commitment in enumerate(problem.commitments):
+        offer = offers.get(commitment.offer)
+        if offer is None:
+            unknown(("commitments", index, "offer"), "offer", commitment.offer, list(offers))
+        elif catalog.monthly_price(offer, commitment.pricing) is None:
+            issues.append(loaded.issue(("commitments", index, "pricing"),
+                                       f"offer {offer.key} has no {commitment.pricing.value} price"))
     for index, workload in enumerate(problem.workloads):
         base: tuple[str | int, ...] = ("workloads", index)
         if workload.model not in catalog.models:
@@ -189,7 +353,9 @@ def _check_references(problem: Problem, catalog: Catalog, loaded: LoadedYaml) ->
         for v_index, variant in enumerate(workload.variants or ()):
             if variant not in catalog.variants:
                 unknown((*base, "variants", v_index), "variant", variant, list(catalog.variants))
-        for m_index, point in enumerate(workload.measured):
+        if isinstance(workload, TrainingWorkload):
+            continue
+        for m_index, point in enumerate(getattr(workload, "measured", ())):
             if catalog.resolve_accelerator(point.accelerator) is None:
                 unknown((*base, "measured", m_index, "accelerator"), "accelerator",
                         point.accelerator, accelerator_names)

@@ -51,9 +51,15 @@ def _message(error: Any, path: tuple[Any, ...], root: type[BaseModel]) -> str:
 
     kind = error["type"]
     if kind == "extra_forbidden" and path:
-        return f"unknown key '{path[-1]}'{did_you_mean(str(path[-1]), field_names(root))}"
+        hint = did_you_mean(str(path[-1]), field_names(root))
+        if hint == f"; did you mean '{path[-1]}'?":  # a key of another kind of the same thing
+            return f"key '{path[-1]}' does not apply here (see the kind)"
+        return f"unknown key '{path[-1]}'{hint}"
     if kind == "missing":
         return "required field is missing"
+    if kind == "union_tag_invalid":
+        tags = str(error.get("ctx", {}).get("expected_tags", "")).replace("'kind:", "'")
+        return f"unknown kind '{_kind_of(error.get('input'))}' (expected one of {tags})"
     if kind in _PLAIN_MESSAGES:
         message = _PLAIN_MESSAGES[kind]
     elif kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == _NAME_PATTERN:
@@ -68,6 +74,10 @@ def _message(error: Any, path: tuple[Any, ...], root: type[BaseModel]) -> str:
     if "input" in error and path:  # at the root the input is the whole document
         message += f" (got {_shown(error['input'])})"
     return message
+
+
+def _kind_of(value: Any) -> str:
+    return str(value.get("kind")) if isinstance(value, dict) else str(value)
 
 
 # the pattern of `Name`, so its mismatch can be explained in words
@@ -93,7 +103,7 @@ def _is_union_tag(part: Any) -> bool:
     # inside unions pydantic adds the member type to the location ("float", "list[...]")
     return isinstance(part, str) and (
         part in {"float", "int", "str", "bool"} or "[" in part
-        or part.startswith(("function-", "constrained-"))
+        or part.startswith(("function-", "constrained-", "kind:"))
     )
 
 
@@ -112,6 +122,8 @@ def issues_from_validation_error(
         ):
             continue  # pydantic adds "0 items" to a list whose items failed; the items say why
         path = tuple(part for part in loc if not _is_union_tag(part))
+        if error["type"] == "union_tag_invalid":
+            path = (*path, "kind")
         issue = loaded.issue(path, _message(error, path, root))
         if str(issue) not in seen:
             seen.add(str(issue))

@@ -72,7 +72,7 @@ EXPECT: dict[str, Case] = {
     "unknown_workload_key.yaml": case(":9:5:", "workloads[0].min_replica:",
                                       "did you mean 'min_replicas'"),
     "unknown_slo_key.yaml": case(":9:", "workloads[0].slo.ttft:", "did you mean 'ttft_ms'"),
-    "unknown_kind.yaml": case(":6:5:", "workloads[0].kind", "(got 'batch')"),
+    "unknown_kind.yaml": case(":6:5:", "workloads[0].kind", "unknown kind 'streaming'"),
     "unknown_currency.yaml": case(":4:1:", "currency", "(got 'EUR')"),
     # unknown names (checked against the catalog)
     "unknown_model.yaml": case(":6:5:", "workloads[0].model", "'llama-3.1-70'",
