@@ -20,7 +20,13 @@ from enum import Enum
 
 from planner.catalog import Catalog, Offer, PricingMode, Variant
 from planner.performance import Estimate, estimate, measured_estimate, rescale
-from planner.problem import Problem, Workload
+from planner.problem import BatchWorkload, OnlineWorkload, Problem, ServingWorkload
+
+Workload = ServingWorkload
+BATCH_UTILISATION = 1.0
+"""Batch jobs run their instances saturated: no queueing target to protect."""
+RESTART_HOURS_BATCH = 0.25
+"""Work a batch instance loses per spot interruption (restart and the batch in flight)."""
 
 BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
@@ -39,6 +45,7 @@ class Reason(str, Enum):
     spot_not_allowed = "spot_not_allowed"
     quota = "quota"
     dominated = "dominated"
+    deadline = "deadline"
 
 
 @dataclass(frozen=True)
@@ -70,10 +77,22 @@ class Candidate:
     config: Config
     estimate: Estimate
     capacity_rps: float
-    """Requests/s one instance serves at the utilisation cap (all its replicas)."""
+    """Requests/s one instance serves at the utilisation cap (all its replicas), after the
+    spot interruption allowance."""
     cost_usd_per_month: float
+    """One instance for a whole month: on-demand/spot hours, or a committed pool's fee."""
     quality: float
     """Quality relative to the bf16 model."""
+    usage_usd_per_hour: float = 0.0
+    """What one busy instance-hour costs: the hourly price (on-demand, spot), the busy
+    electricity of an owned server, nothing more for a reservation."""
+    carbon_usd_per_hour: float = 0.0
+    """Carbon price of one busy instance-hour (0 without a carbon price)."""
+    kind: str = "online"
+
+    @property
+    def hourly_usage_cost(self) -> float:
+        return self.usage_usd_per_hour + self.carbon_usd_per_hour
 
     @property
     def workload(self) -> str:
@@ -147,6 +166,20 @@ def quota_blocks(problem: Problem, catalog: Catalog, offer: Offer) -> int | None
     return None
 
 
+def spot_allowance(workload: Workload, offer: Offer, mode: PricingMode) -> float:
+    """Share of a spot instance's capacity held back for interruptions.
+
+    Online: the offer's monthly interruption rate, read conservatively as the share of spot
+    capacity that may be reclaimed at once, so the SLO holds while replacements start.
+    Batch: the expected work lost (restart and the batch in flight) per instance-hour."""
+    rate = offer.spot_interruption_rate
+    if mode is not PricingMode.spot or rate is None:
+        return 0.0
+    if isinstance(workload, BatchWorkload):
+        return min(0.5, rate / 730 * RESTART_HOURS_BATCH)
+    return rate
+
+
 def quality_of(workload: Workload, catalog: Catalog, variant: Variant) -> tuple[float, str | None]:
     """Relative quality of the variant and, if it misses a floor, the reason."""
     model = catalog.models[workload.model]
@@ -174,6 +207,8 @@ def variant_problem(workload: Workload, catalog: Catalog, variant: Variant, offe
 
 
 def slo_problem(workload: Workload, performance: Estimate) -> tuple[Reason, str] | None:
+    if not isinstance(workload, OnlineWorkload):
+        return None
     slo = workload.slo
     if slo.ttft_ms is not None and performance.ttft_ms > slo.ttft_ms:
         return Reason.ttft, f"TTFT {performance.ttft_ms:.0f} ms > SLO {slo.ttft_ms:.0f} ms"
@@ -249,14 +284,15 @@ def build_candidates(problem: Problem, catalog: Catalog) -> CandidateSet:
     candidates: list[Candidate] = []
     rejections: list[Rejection] = []
     modes = problem.allow.pricing
-    utilisation = problem.performance.utilisation_cap
     offers = [offer for offer in catalog.offers if offer_allowed(problem, catalog, offer)]
-    for workload, offer, variant in itertools.product(problem.workloads, offers,
-                                                      catalog.variants.values()):
+    serving = [w for w in problem.workloads if isinstance(w, OnlineWorkload | BatchWorkload)]
+    for workload, offer, variant in itertools.product(serving, offers, catalog.variants.values()):
+        utilisation = (problem.performance.utilisation_cap if isinstance(workload, OnlineWorkload)
+                       else BATCH_UTILISATION)
         price_hint = cheapest_monthly(catalog, offer, modes)
 
         def reject(reason: Reason, detail: str, tp: int = offer.count, batch: int = 1,
-                   perf: Estimate | None = None, workload: Workload = workload,
+                   perf: Estimate | None = None, workload: ServingWorkload = workload,
                    offer: Offer = offer, variant: Variant = variant,
                    price_hint: float | None = price_hint) -> None:
             config = Config(workload.name, offer, None, variant.name, tp, batch)
@@ -289,6 +325,23 @@ def build_candidates(problem: Problem, catalog: Catalog) -> CandidateSet:
                 rejections.append(Rejection(config, Reason.spot_not_allowed,
                                             "max_spot_share is 0", monthly, perf))
             else:
-                candidates.append(Candidate(len(candidates), config, perf, capacity, monthly,
-                                            quality))
+                usage, carbon = hourly_costs(problem, catalog, offer, mode)
+                candidates.append(Candidate(
+                    len(candidates), config, perf,
+                    capacity * (1 - spot_allowance(workload, offer, mode)), monthly, quality,
+                    usage, carbon, workload.kind))
     return CandidateSet(tuple(candidates), tuple(rejections))
+
+
+def hourly_costs(problem: Problem, catalog: Catalog, offer: Offer, mode: PricingMode
+                 ) -> tuple[float, float]:
+    """(usage, carbon) cost of one busy instance-hour of `offer` in `mode`."""
+    if mode.committed:
+        usage = catalog.busy_energy_usd_per_hour(offer, mode)
+    else:
+        usage = offer.prices_usd_per_hour.get(mode) or 0.0
+    carbon = 0.0
+    if problem.carbon_usd_per_tonne:
+        kg = catalog.kg_co2_per_busy_hour(offer)
+        carbon = (kg or 0.0) * problem.carbon_usd_per_tonne / 1000
+    return usage, carbon

@@ -9,11 +9,21 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from planner.backends import Status
-from planner.candidates import Candidate, CandidateSet, Reason, Rejection, instances_needed
+from planner.candidates import Candidate, CandidateSet, Reason, Rejection
 from planner.catalog import Catalog, PricingMode
+from planner.costing import busy_by_period, peak_instances, standalone_cost
 from planner.formulation import quota_matches
 from planner.plan import Allocation
-from planner.problem import Problem, Workload
+from planner.problem import (
+    AnyWorkload,
+    BatchWorkload,
+    OnlineWorkload,
+    Problem,
+    ServingWorkload,
+    TrainingWorkload,
+)
+from planner.schema import HOURS_PER_MONTH
+from planner.training import TrainingOption
 
 MAX_LINES_PER_SECTION = 4
 HIDDEN_REASONS = {Reason.dominated, Reason.no_price}
@@ -23,11 +33,15 @@ def money(value: float) -> str:
     return f"${value:,.0f}"
 
 
-def standalone_cost(workload: Workload, candidate: Candidate) -> float:
-    """Monthly cost of serving the whole workload with this one candidate."""
-    count = instances_needed(workload.rate_rps, candidate.capacity_rps, workload.min_replicas,
-                             candidate.config.replicas_per_instance)
-    return count * candidate.cost_usd_per_month
+def demand_text(workload: AnyWorkload) -> str:
+    if isinstance(workload, OnlineWorkload):
+        flat = len(set(workload.hourly)) == 1
+        return f"{workload.peak_rps:g} req/s" + ("" if flat else " at peak")
+    if isinstance(workload, BatchWorkload):
+        window = workload.window
+        return (f"{workload.requests_per_day:,.0f} requests/day in "
+                f"{window.start_hour:02d}:00-{window.end_hour:02d}:00")
+    return f"{workload.train_tokens:,.0f} tokens within {workload.deadline_days:g} days"
 
 
 def describe(candidate: Candidate) -> str:
@@ -36,13 +50,12 @@ def describe(candidate: Candidate) -> str:
             f"{candidate.mode.value} {config.variant} b{config.batch}")
 
 
-def coupled_reason(problem: Problem, catalog: Catalog, workload: Workload,
+def coupled_reason(problem: Problem, catalog: Catalog, workload: ServingWorkload,
                    candidate: Candidate, allocations: tuple[Allocation, ...]) -> str:
     """Which shared limit keeps a cheaper feasible candidate out of the plan."""
     if candidate.mode is PricingMode.spot and workload.max_spot_share < 1:
         return (f"spot share would be 100 % > allowed {workload.max_spot_share:.0%}")
-    needed = instances_needed(workload.rate_rps, candidate.capacity_rps, workload.min_replicas,
-                              candidate.config.replicas_per_instance) * candidate.accelerators
+    needed = peak_instances(problem, workload, candidate) * candidate.accelerators
     for quota in problem.quotas:
         if not quota_matches(quota, catalog, candidate):
             continue
@@ -56,20 +69,22 @@ def coupled_reason(problem: Problem, catalog: Catalog, workload: Workload,
                     f"{left} more")
     if problem.budget_usd_per_month is not None:
         return "the joint plan under the budget is cheaper overall"
+    if candidate.mode.committed:
+        return "a pool of its own would idle off-peak; shared or hourly capacity is cheaper"
     return "the joint plan is cheaper overall (shared limits)"
 
 
-def rejection_cost(workload: Workload, rejection: Rejection, utilisation: float) -> float | None:
-    """A lower bound on what the rejected option would have cost for this workload."""
+def rejection_cost(problem: Problem, workload: ServingWorkload, rejection: Rejection,
+                   utilisation: float) -> float | None:
+    """About what the rejected option would have cost for this workload, at hourly rates."""
     if rejection.cost_usd_per_month is None:
         return None
     perf = rejection.estimate
     if perf is None or perf.throughput_rps <= 0:
         return rejection.cost_usd_per_month
     capacity = perf.throughput_rps * utilisation * rejection.config.replicas_per_instance
-    count = instances_needed(workload.rate_rps, capacity, workload.min_replicas,
-                             rejection.config.replicas_per_instance)
-    return count * rejection.cost_usd_per_month
+    busy = busy_by_period(problem, workload, capacity, rejection.config.replicas_per_instance)
+    return sum(busy) * rejection.cost_usd_per_month / problem.periods
 
 
 def _cheapest_per_key(items: Iterable[tuple[tuple[str, ...], float, str]]
@@ -81,15 +96,15 @@ def _cheapest_per_key(items: Iterable[tuple[tuple[str, ...], float, str]]
     return sorted(best.values())
 
 
-def explain_workload(problem: Problem, catalog: Catalog, workload: Workload,
+def explain_workload(problem: Problem, catalog: Catalog, workload: ServingWorkload,
                      candidates: CandidateSet, mine: list[Allocation],
-                     allocations: tuple[Allocation, ...]) -> list[str]:
-    """Runner-ups on other hardware and pricing modes, and why cheaper options lost."""
-    plan_cost = sum(a.cost_usd_per_month for a in mine)
+                     allocations: tuple[Allocation, ...], plan_cost: float) -> list[str]:
+    """Runner-ups on other hardware and pricing modes, and why cheaper options lost.
+    `plan_cost` is the workload's cost in the plan, its share of committed pools included."""
     options = candidates.for_workload(workload.name)
-    standalone = [(standalone_cost(workload, c), c) for c in options
+    standalone = [(standalone_cost(problem, workload, c), c) for c in options
                   if not (c.mode is PricingMode.spot and workload.max_spot_share < 1)]
-    lines = [f"plan: {money(plan_cost)}/month for {workload.rate_rps:g} req/s "
+    lines = [f"plan: {money(plan_cost)}/month for {demand_text(workload)} "
              f"from {len(options)} feasible configurations"]
     chosen_accelerators = {a.accelerator for a in mine}
     runner_ups = _cheapest_per_key(
@@ -108,12 +123,12 @@ def explain_workload(problem: Problem, catalog: Catalog, workload: Workload,
         ((c.config.offer.accelerator, c.mode.value), cost,
          f"{describe(c)} would cost {money(cost)}/month alone, but "
          f"{coupled_reason(problem, catalog, workload, c, allocations)}")
-        for cost, c in ((standalone_cost(workload, c), c) for c in options)
+        for cost, c in ((standalone_cost(problem, workload, c), c) for c in options)
         if cost < plan_cost - 0.5)
     lines += [text for _, text in cheaper_feasible[:MAX_LINES_PER_SECTION]]
     utilisation = problem.performance.utilisation_cap
     ruled_out = _furthest_per_accelerator(
-        (r, cost) for r, cost in ((r, rejection_cost(workload, r, utilisation))
+        (r, cost) for r, cost in ((r, rejection_cost(problem, workload, r, utilisation))
                                   for r in candidates.rejections_for(workload.name)
                                   if r.reason not in HIDDEN_REASONS)
         if cost is not None and cost < plan_cost - 0.5)
@@ -148,16 +163,22 @@ def _delta(amount: float) -> str:
     return f"+{money(amount)}" if amount >= 0 else f"-{money(-amount)}"
 
 
-def nearest_misses(workload: Workload, rejections: list[Rejection]) -> list[str]:
+def nearest_misses(workload: AnyWorkload, rejections: list[Rejection]) -> list[str]:
     """For a workload with no feasible configuration: how close each limit came."""
     by_reason: dict[Reason, list[Rejection]] = defaultdict(list)
     for rejection in rejections:
         by_reason[rejection.reason].append(rejection)
     lines = []
-    slo = workload.slo
-    for reason, attribute, target in ((Reason.ttft, "ttft_ms", slo.ttft_ms),
-                                      (Reason.tpot, "tpot_ms", slo.tpot_ms),
-                                      (Reason.e2e, "e2e_ms", slo.e2e_ms)):
+    targets = []
+    if isinstance(workload, OnlineWorkload):
+        slo = workload.slo
+        targets = [(Reason.ttft, "ttft_ms", slo.ttft_ms), (Reason.tpot, "tpot_ms", slo.tpot_ms),
+                   (Reason.e2e, "e2e_ms", slo.e2e_ms)]
+    late = by_reason.get(Reason.deadline, [])
+    if late:
+        best = min(late, key=lambda r: float(r.detail.split(" h ", 1)[0].replace(",", "")))
+        lines.append(f"fastest run: {best.detail} ({best.config.offer.key})")
+    for reason, attribute, target in targets:
         misses = [r for r in by_reason.get(reason, []) if r.estimate is not None]
         if misses and target is not None:
             best = min(misses, key=lambda r: getattr(r.estimate, attribute))
@@ -184,15 +205,24 @@ def nearest_misses(workload: Workload, rejections: list[Rejection]) -> list[str]
 
 
 def diagnose(problem: Problem, catalog: Catalog, candidates: CandidateSet, status: Status,
-             resolve: Callable[[Problem], float | None] | None = None) -> list[str]:
+             resolve: Callable[[Problem], float | None] | None = None,
+             training: tuple[TrainingOption, ...] = ()) -> list[str]:
     """Why there is no plan: per-workload dead ends first, then coupled limits."""
     if status is Status.no_solution:
         return ["time limit reached before any plan was found; raise --time-limit"]
     if status is Status.error:
         return ["the solver failed; try another --solver"]
     lines = []
+    trained = {option.workload for option in training}
     for workload in problem.workloads:
         options = candidates.for_workload(workload.name)
+        if isinstance(workload, TrainingWorkload):
+            if workload.name not in trained:
+                lines.append(f"workload '{workload.name}': no offer and accelerator count "
+                             "finishes the run in time")
+                lines += [f"  {line}" for line in
+                          nearest_misses(workload, candidates.rejections_for(workload.name))]
+            continue
         if not options:
             lines.append(f"workload '{workload.name}': no configuration meets its limits")
             lines += [f"  {line}" for line in
@@ -204,9 +234,11 @@ def diagnose(problem: Problem, catalog: Catalog, candidates: CandidateSet, statu
     if lines:
         return lines
     lines.append("every workload can be served on its own; shared limits conflict:")
-    cheapest = sum(min(standalone_cost(w, c) for c in candidates.for_workload(w.name)
+    cheapest = sum(min(standalone_cost(problem, w, c) for c in candidates.for_workload(w.name)
                        if c.mode is not PricingMode.spot or w.max_spot_share >= 1)
-                   for w in problem.workloads)
+                   for w in problem.workloads if not isinstance(w, TrainingWorkload))
+    cheapest += sum(min(o.cost_usd_per_month for o in training if o.workload == w.name)
+                    for w in problem.workloads if isinstance(w, TrainingWorkload))
     if problem.budget_usd_per_month is not None:
         unbudgeted = resolve(problem.model_copy(update={"budget_usd_per_month": None})) \
             if resolve else None
@@ -217,6 +249,36 @@ def diagnose(problem: Problem, catalog: Catalog, candidates: CandidateSet, statu
     for number, quota in enumerate(problem.quotas):
         what = " ".join(part for part in (quota.accelerator, quota.provider, quota.region) if part)
         lines.append(f"  quota[{number}] {what}: max {quota.max_accelerators} accelerators")
-    if any(w.max_spot_share < 1 for w in problem.workloads):
+    if any(getattr(w, "max_spot_share", 1) < 1 for w in problem.workloads):
         lines.append("  spot shares are capped for some workloads")
     return lines
+
+
+def explain_training(workload: TrainingWorkload, options: list[TrainingOption],
+                     chosen: TrainingOption | None, rejections: list[Rejection]) -> list[str]:
+    """The chosen run, the best alternative per accelerator and per pricing mode, and why
+    faster or cheaper counts were ruled out."""
+    if chosen is None:
+        return []
+    runs = f"{workload.runs_per_horizon:g} run{'s' if workload.runs_per_horizon != 1 else ''}"
+    lines = [f"plan: {chosen.label()} for {chosen.hours:,.0f} h per run at "
+             f"{money(chosen.cost_usd_per_run)} ({runs} over the horizon: "
+             f"{money(chosen.cost_usd_per_month)}/month)"
+             + (f"; spot overhead {chosen.overhead:.1%}" if chosen.overhead else "")]
+    others = _cheapest_per_key(
+        ((o.offer.accelerator,), o.cost_usd_per_month,
+         f"runner-up on {o.offer.accelerator}: {o.label()} {o.hours:,.0f} h at "
+         f"{money(o.cost_usd_per_month)}/month ({_delta(o.cost_usd_per_month - chosen.cost_usd_per_month)})")
+        for o in options if o.offer.accelerator != chosen.offer.accelerator)
+    lines += [text for _, text in others[:MAX_LINES_PER_SECTION - 1]]
+    late = sorted((r for r in rejections if r.reason is Reason.deadline
+                   and r.cost_usd_per_month is not None
+                   and r.cost_usd_per_month <= chosen.cost_usd_per_month + 0.5),
+                  key=lambda r: r.cost_usd_per_month or 0.0)
+    lines += [f"ruled out: {r.config.offer.key} from {money(r.cost_usd_per_month or 0.0)}/month: "
+              f"{r.detail}" for r in late[:MAX_LINES_PER_SECTION]]
+    return lines
+
+
+def hours_per_period(problem: Problem) -> float:
+    return HOURS_PER_MONTH / problem.periods

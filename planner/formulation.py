@@ -1,87 +1,54 @@
 """The mixed-integer program, built as named variable and constraint groups.
 
+Time: demand is planned on a grid of P periods (1 for flat demand, the 24 hours of a day or the
+168 hours of a week); each period stands for HOURS_PER_MONTH / P hours of a month.
+
 Variables
-  instances[c]        integer instances of candidate c (workload, offer, mode, variant, tp, batch)
-  variant[w,v]        binary: workload w runs model variant v (only when w has a choice)
-Constraint groups (see `GROUPS`)
-  demand, one_variant, variant_link, spot_share, min_replicas, quota, budget
-Objective: monthly cost of all instances.
+  use[c,p]      instances of serving candidate c busy in period p: integer for online serving,
+                continuous instance-hours for batch jobs
+  pool[o,m]     new committed instances (reserved_1y, reserved_3y, owned) of offer o, shared by
+                every workload and period; existing commitments add to it at no cost
+  variant[w,v]  binary: workload w runs model variant v (only when w has a choice)
+  prepare[m,v]  binary: variant v of model m is produced (only when that costs a one-time run)
+  train[k]      binary: a training workload runs option k (offer, pricing, accelerator count)
+Constraint groups: see `GROUPS`.
+Objective: monthly cost of busy on-demand/spot hours, new committed pools, owned servers'
+busy energy, carbon, and training runs and variant preparation spread over the horizon.
+
+Bounds: an online candidate never needs more instances in a period than it would to serve the
+workload alone then (dropping the excess and the workload's other instances keeps every row
+satisfied and costs no more), so use[c,p] <= that count; quotas bound it further.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 
 from planner.candidates import Candidate, CandidateSet, instances_needed
-from planner.catalog import Catalog, PricingMode
+from planner.catalog import Catalog, Offer, PricingMode
 from planner.linear import LinearModel
-from planner.problem import Problem, Quota, Workload
+from planner.problem import BatchWorkload, OnlineWorkload, Problem, Quota
+from planner.schema import HOURS_PER_MONTH
+from planner.training import TrainingOption
 
 GROUPS = {
-    "demand": "capacity of each workload's instances covers its request rate",
+    "demand": "capacity of each online workload covers its request rate in every period",
+    "batch_demand": "each batch job's daily requests are done within its window",
     "one_variant": "each workload runs exactly one model variant",
     "variant_link": "instances only of the workload's chosen variant",
-    "spot_share": "spot capacity at most the workload's max_spot_share of its capacity",
-    "min_replicas": "at least min_replicas replicas per workload",
-    "quota": "accelerators used within each quota",
+    "prepare_link": "a variant that a workload runs is prepared (once per model)",
+    "spot_share": "spot capacity at most the workload's max_spot_share, in every period",
+    "min_replicas": "at least min_replicas replicas per online workload, in every period",
+    "pool": "busy committed instances within the pool (existing + new), in every period",
+    "one_run": "each training workload runs exactly one option",
+    "quota": "accelerators held within each quota, in every period",
     "budget": "monthly cost within the budget",
 }
-
-
-@dataclass(frozen=True)
-class Formulation:
-    model: LinearModel
-    instance_column: dict[int, int]
-    """Candidate index -> column of its `instances` variable."""
-    variant_column: dict[tuple[str, str], int]
-
-
-def instances_alone(workload: Workload, candidate: Candidate) -> int:
-    return instances_needed(workload.rate_rps, candidate.capacity_rps, workload.min_replicas,
-                            candidate.config.replicas_per_instance)
-
-
-def incumbent_cost(problem: Problem, catalog: Catalog, candidates: list[Candidate]
-                   ) -> float | None:
-    """Cost of a simple feasible plan (each workload alone on its cheapest non-spot
-    candidate), or None when that plan breaks a quota or the budget or does not exist."""
-    total = 0.0
-    chosen: list[tuple[Candidate, int]] = []
-    for workload in problem.workloads:
-        options = [(instances_alone(workload, c) * c.cost_usd_per_month, c)
-                   for c in candidates
-                   if c.workload == workload.name and c.mode is not PricingMode.spot]
-        if not options:
-            return None
-        cost, best = min(options, key=lambda item: (item[0], item[1].index))
-        total += cost
-        chosen.append((best, instances_alone(workload, best)))
-    for quota in problem.quotas:
-        used = sum(c.accelerators * n for c, n in chosen if quota_matches(quota, catalog, c))
-        if used > quota.max_accelerators:
-            return None
-    if problem.budget_usd_per_month is not None and total > problem.budget_usd_per_month:
-        return None
-    return total
-
-
-def instance_upper_bound(problem: Problem, catalog: Catalog, workload: Workload,
-                         candidate: Candidate, cost_bound: float | None) -> int:
-    """Instances of one candidate that an optimal plan can use.
-
-    Valid bounds: no plan spends more than a known feasible plan (or the budget) on one
-    candidate, and no quota can be exceeded. Without either, a generous multiple of demand.
-    """
-    bounds = []
-    if cost_bound is not None:
-        bounds.append(math.floor(cost_bound / candidate.cost_usd_per_month + 1e-9))
-    for quota in problem.quotas:
-        if quota_matches(quota, catalog, candidate):
-            bounds.append(quota.max_accelerators // candidate.accelerators)
-    if not bounds:
-        bounds.append(4 * instances_alone(workload, candidate))
-    return max(0, min(bounds))
+IDLE_TIE_BREAK = 1e-9
+"""Cost per busy hour, relative to the pool fee, on committed instances that are otherwise
+free to use: keeps idle pool instances out of the allocations without changing the optimum."""
 
 
 def quota_matches(quota: Quota, catalog: Catalog, candidate: Candidate) -> bool:
@@ -89,60 +56,286 @@ def quota_matches(quota: Quota, catalog: Catalog, candidate: Candidate) -> bool:
     return quota.covers(catalog, offer.accelerator, offer.provider, offer.region)
 
 
+def pool_key(offer: Offer, mode: PricingMode) -> tuple[str, PricingMode]:
+    return (offer.key, mode)
+
+
+def existing_commitments(problem: Problem) -> dict[tuple[str, PricingMode], int]:
+    existing: dict[tuple[str, PricingMode], int] = defaultdict(int)
+    for commitment in problem.commitments:
+        existing[(commitment.offer, commitment.pricing)] += commitment.instances
+    return dict(existing)
+
+
+def batch_days(window_hours: tuple[int, ...], periods: int) -> list[list[int]]:
+    """Periods of each day's window; a window past midnight runs into the next day."""
+    days = max(1, periods // 24)
+    result = []
+    for day in range(days):
+        start = window_hours[0]
+        result.append([((day + (1 if hour < start else 0)) % days) * 24 + hour
+                       for hour in window_hours])
+    return result
+
+
+def preparation_usd_per_month(problem: Problem, catalog: Catalog, model: str, variant: str
+                              ) -> float:
+    gpu_hours = catalog.variants[variant].preparation_gpu_hours_per_b_params * \
+        catalog.models[model].params_b
+    return gpu_hours * problem.performance.preparation_usd_per_gpu_hour / problem.horizon_months
+
+
+@dataclass(frozen=True)
+class Formulation:
+    model: LinearModel
+    periods: int
+    hours_per_period: float
+    use_column: dict[tuple[int, int], int]
+    """(candidate index, period) -> column of its `use` variable."""
+    pool_column: dict[tuple[str, PricingMode], int]
+    existing: dict[tuple[str, PricingMode], int]
+    variant_column: dict[tuple[str, str], int]
+    prepare_column: dict[tuple[str, str], int]
+    train_column: dict[int, int]
+    true_cost: dict[int, float] = field(default_factory=dict)
+    """Column -> monthly cost per unit without the idle tie-break."""
+
+
+class _Builder:
+    def __init__(self, problem: Problem, catalog: Catalog, pool: list[Candidate],
+                 training: tuple[TrainingOption, ...]) -> None:
+        self.problem, self.catalog, self.pool, self.training = problem, catalog, pool, training
+        self.periods = problem.periods
+        self.hours = HOURS_PER_MONTH / self.periods
+        self.model = LinearModel()
+        for group, description in GROUPS.items():
+            self.model.add_group(group, description)
+        self.existing = existing_commitments(problem)
+        self.use: dict[tuple[int, int], int] = {}
+        self.pools: dict[tuple[str, PricingMode], int] = {}
+        self.variants: dict[tuple[str, str], int] = {}
+        self.prepare: dict[tuple[str, str], int] = {}
+        self.train: dict[int, int] = {}
+        self.true_cost: dict[int, float] = {}
+        self.offers = {c.config.offer.key: c.config.offer for c in pool}
+
+    def column(self, name: str, upper: float, integer: bool, cost: float,
+               solver_cost: float | None = None) -> int:
+        index = self.model.add_variable(name, 0, upper, integer,
+                                        cost if solver_cost is None else solver_cost)
+        self.true_cost[index] = cost
+        return index
+
+    # -- variables ---------------------------------------------------------------------------
+
+    def quota_cap(self, offer: Offer, per_unit: int) -> float:
+        caps = [q.max_accelerators // per_unit for q in self.problem.quotas
+                if q.covers(self.catalog, offer.accelerator, offer.provider, offer.region)]
+        return min(caps) if caps else math.inf
+
+    def add_use(self, workload: OnlineWorkload | BatchWorkload, options: list[Candidate]) -> None:
+        for candidate in options:
+            offer = candidate.config.offer
+            cost = self.hours * candidate.hourly_usage_cost
+            solver_cost = cost
+            if candidate.mode.committed:
+                solver_cost = cost + self.hours * IDLE_TIE_BREAK * candidate.cost_usd_per_month
+            cap = self.quota_cap(offer, offer.count)
+            if cap == 0:
+                continue
+            for period in self.active_periods(workload):
+                upper = self.use_upper(workload, candidate, period)
+                if upper <= 0:
+                    continue
+                self.use[(candidate.index, period)] = self.column(
+                    f"use[{workload.name},{candidate.index},{period}]", min(upper, cap),
+                    isinstance(workload, OnlineWorkload), cost, solver_cost)
+
+    def active_periods(self, workload: OnlineWorkload | BatchWorkload) -> list[int]:
+        if isinstance(workload, OnlineWorkload):
+            return list(range(self.periods))
+        return sorted({p for day in batch_days(workload.window.hours(), self.periods) for p in day})
+
+    def use_upper(self, workload: OnlineWorkload | BatchWorkload, candidate: Candidate,
+                  period: int) -> float:
+        if isinstance(workload, BatchWorkload):
+            return workload.requests_per_day / (candidate.capacity_rps * 3600)
+        rate = workload.rates(self.periods)[period]
+        if rate <= 0 and workload.min_replicas == 0:
+            return 0
+        return instances_needed(rate, candidate.capacity_rps, workload.min_replicas,
+                                candidate.config.replicas_per_instance)
+
+    def add_pools(self) -> None:
+        members: dict[tuple[str, PricingMode], list[Candidate]] = defaultdict(list)
+        for candidate in self.pool:
+            if candidate.mode.committed:
+                members[pool_key(candidate.config.offer, candidate.mode)].append(candidate)
+        for key in self.existing:
+            members.setdefault(key, [])
+        for key in sorted(members, key=lambda k: (k[0], k[1].value)):
+            offer = self.offers.get(key[0]) or next(o for o in self.catalog.offers if o.key == key[0])
+            monthly = self.catalog.monthly_price(offer, key[1]) or 0.0
+            peak_use = max((sum(self.model.upper[self.use[(c.index, p)]] for c in members[key]
+                                if (c.index, p) in self.use) for p in range(self.periods)),
+                           default=0.0)
+            upper = min(math.ceil(peak_use - 1e-9), self.quota_cap(offer, offer.count))
+            self.pools[key] = self.column(f"pool[{key[0]},{key[1].value}]", max(0, upper), True,
+                                          monthly)
+            for period in range(self.periods):
+                terms = {self.use[(c.index, period)]: 1.0 for c in members[key]
+                         if (c.index, period) in self.use}
+                if terms:
+                    terms[self.pools[key]] = -1.0
+                    self.model.add_row("pool", f"pool[{key[0]},{key[1].value},{period}]", terms,
+                                       upper=float(self.existing.get(key, 0)))
+
+    def add_training(self) -> None:
+        by_workload: dict[str, list[TrainingOption]] = defaultdict(list)
+        for option in self.training:
+            by_workload[option.workload].append(option)
+            self.train[option.index] = self.column(f"train[{option.workload},{option.index}]", 1,
+                                                   True, option.cost_usd_per_month)
+        for name, options in by_workload.items():
+            self.model.add_row("one_run", f"one_run[{name}]",
+                               {self.train[o.index]: 1.0 for o in options}, 1.0, 1.0)
+
+    # -- per-workload rows -------------------------------------------------------------------
+
+    def add_variant_choice(self, workload: OnlineWorkload | BatchWorkload,
+                           options: list[Candidate]) -> None:
+        variants = sorted({c.config.variant for c in options})
+        prepared = [v for v in variants
+                    if preparation_usd_per_month(self.problem, self.catalog, workload.model, v) > 0]
+        if len(variants) == 1:
+            for variant in prepared:  # no choice: the one variant must be prepared
+                self.prepare_column(workload.model, variant, lower=1)
+            return
+        for variant in variants:
+            self.variants[(workload.name, variant)] = self.model.add_variable(
+                f"variant[{workload.name},{variant}]", 0, 1, True, 0.0)
+        self.model.add_row("one_variant", f"one_variant[{workload.name}]",
+                           {self.variants[(workload.name, v)]: 1.0 for v in variants}, 1.0, 1.0)
+        for variant in variants:
+            choice = self.variants[(workload.name, variant)]
+            for period in self.active_periods(workload):
+                columns = [self.use[(c.index, period)] for c in options
+                           if c.config.variant == variant and (c.index, period) in self.use]
+                if not columns:
+                    continue
+                terms = dict.fromkeys(columns, 1.0)
+                terms[choice] = -sum(self.model.upper[col] for col in columns)
+                self.model.add_row("variant_link",
+                                   f"variant_link[{workload.name},{variant},{period}]", terms,
+                                   upper=0.0)
+            if variant in prepared:
+                prepare = self.prepare_column(workload.model, variant)
+                self.model.add_row("prepare_link", f"prepare_link[{workload.name},{variant}]",
+                                   {choice: 1.0, prepare: -1.0}, upper=0.0)
+
+    def prepare_column(self, model: str, variant: str, lower: float = 0) -> int:
+        key = (model, variant)
+        if key not in self.prepare:
+            cost = preparation_usd_per_month(self.problem, self.catalog, model, variant)
+            self.prepare[key] = self.column(f"prepare[{model},{variant}]", 1, True, cost)
+        if lower:
+            self.model.lower[self.prepare[key]] = lower
+        return self.prepare[key]
+
+    def add_online_rows(self, workload: OnlineWorkload, options: list[Candidate]) -> None:
+        rates = workload.rates(self.periods)
+        share = workload.max_spot_share
+        for period, rate in enumerate(rates):
+            here = [c for c in options if (c.index, period) in self.use]
+            if rate > 0:
+                self.model.add_row("demand", f"demand[{workload.name},{period}]",
+                                   {self.use[(c.index, period)]: c.capacity_rps for c in here},
+                                   lower=rate)
+            if share < 1 and any(c.mode is PricingMode.spot for c in here):
+                self.model.add_row("spot_share", f"spot_share[{workload.name},{period}]", {
+                    self.use[(c.index, period)]: c.capacity_rps * (
+                        (1 - share) if c.mode is PricingMode.spot else -share)
+                    for c in here}, upper=0.0)
+            if workload.min_replicas > 0:
+                self.model.add_row("min_replicas", f"min_replicas[{workload.name},{period}]",
+                                   {self.use[(c.index, period)]: float(c.config.replicas_per_instance)
+                                    for c in here}, lower=float(workload.min_replicas))
+
+    def add_batch_rows(self, workload: BatchWorkload, options: list[Candidate]) -> None:
+        share = workload.max_spot_share
+        for day, periods in enumerate(batch_days(workload.window.hours(), self.periods)):
+            here = [(c, p) for c in options for p in periods if (c.index, p) in self.use]
+            self.model.add_row("batch_demand", f"batch_demand[{workload.name},{day}]",
+                               {self.use[(c.index, p)]: c.capacity_rps * 3600 for c, p in here},
+                               lower=workload.requests_per_day)
+            if share < 1 and any(c.mode is PricingMode.spot for c, _ in here):
+                self.model.add_row("spot_share", f"spot_share[{workload.name},day{day}]", {
+                    self.use[(c.index, p)]: (1 - share) if c.mode is PricingMode.spot else -share
+                    for c, p in here}, upper=0.0)
+
+    # -- shared rows -------------------------------------------------------------------------
+
+    def add_quotas(self) -> None:
+        for number, quota in enumerate(self.problem.quotas):
+            held = sum(count * self.offer_count(key[0]) for key, count in self.existing.items()
+                       if self.covers(quota, key[0]))
+            pools = {col: float(self.offer_count(key[0])) for key, col in self.pools.items()
+                     if self.covers(quota, key[0])}
+            runs = {self.train[o.index]: float(o.accelerators) for o in self.training
+                    if quota.covers(self.catalog, o.offer.accelerator, o.offer.provider,
+                                    o.offer.region)}
+            for period in range(self.periods):
+                terms = {**pools, **runs}
+                for candidate in self.pool:
+                    column = self.use.get((candidate.index, period))
+                    if column is not None and not candidate.mode.committed \
+                            and quota_matches(quota, self.catalog, candidate):
+                        terms[column] = terms.get(column, 0.0) + candidate.accelerators
+                if terms or held:
+                    self.model.add_row("quota", f"quota[{number},{period}]", terms,
+                                       upper=float(quota.max_accelerators - held))
+
+    def offer_count(self, key: str) -> int:
+        offer = self.offers.get(key) or next(o for o in self.catalog.offers if o.key == key)
+        return offer.count
+
+    def covers(self, quota: Quota, key: str) -> bool:
+        offer = self.offers.get(key) or next(o for o in self.catalog.offers if o.key == key)
+        return quota.covers(self.catalog, offer.accelerator, offer.provider, offer.region)
+
+    def add_budget(self) -> None:
+        budget = self.problem.budget_usd_per_month
+        if budget is None:
+            return
+        terms = {col: cost for col, cost in self.true_cost.items() if cost}
+        self.model.add_row("budget", "budget", terms, upper=budget)
+
+
 def formulate(problem: Problem, catalog: Catalog, candidates: CandidateSet,
-              active: tuple[int, ...] | None = None) -> Formulation:
-    """The MIP over the `active` candidates (default: all)."""
+              active: tuple[int, ...] | None = None,
+              training: tuple[TrainingOption, ...] = ()) -> Formulation:
+    """The MIP over the `active` candidates (default: all) and the training options."""
     chosen = set(active) if active is not None else None
     pool = [c for c in candidates.candidates if chosen is None or c.index in chosen]
-    cost_bound = incumbent_cost(problem, catalog, pool)
-    if cost_bound is None:
-        cost_bound = problem.budget_usd_per_month
-    model = LinearModel()
-    for group, description in GROUPS.items():
-        model.add_group(group, description)
-    instance_column: dict[int, int] = {}
-    variant_column: dict[tuple[str, str], int] = {}
-    for workload in problem.workloads:
-        options = [c for c in pool if c.workload == workload.name]
-        for candidate in options:
-            upper = instance_upper_bound(problem, catalog, workload, candidate, cost_bound)
-            instance_column[candidate.index] = model.add_variable(
-                f"instances[{workload.name},{candidate.index}]", 0, upper, True,
-                candidate.cost_usd_per_month)
-        variants = sorted({c.config.variant for c in options})
-        capacity = {instance_column[c.index]: c.capacity_rps for c in options}
-        model.add_row("demand", f"demand[{workload.name}]", capacity, lower=workload.rate_rps)
-        if len(variants) > 1:
-            for variant in variants:
-                variant_column[(workload.name, variant)] = model.add_variable(
-                    f"variant[{workload.name},{variant}]", 0, 1, True, 0.0)
-            model.add_row("one_variant", f"one_variant[{workload.name}]",
-                          {variant_column[(workload.name, v)]: 1.0 for v in variants}, 1.0, 1.0)
-            for candidate in options:
-                column = instance_column[candidate.index]
-                choice = variant_column[(workload.name, candidate.config.variant)]
-                model.add_row("variant_link", f"variant_link[{workload.name},{candidate.index}]",
-                              {column: 1.0, choice: -model.upper[column]}, upper=0.0)
-        if workload.max_spot_share < 1:
-            share = workload.max_spot_share
-            terms = {
-                instance_column[c.index]: c.capacity_rps * ((1 - share) if c.mode is PricingMode.spot
-                                                            else -share)
-                for c in options
-            }
-            if any(c.mode is PricingMode.spot for c in options):
-                model.add_row("spot_share", f"spot_share[{workload.name}]", terms, upper=0.0)
-        if workload.min_replicas > 0:
-            model.add_row("min_replicas", f"min_replicas[{workload.name}]",
-                          {instance_column[c.index]: float(c.config.replicas_per_instance)
-                           for c in options}, lower=float(workload.min_replicas))
-    for number, quota in enumerate(problem.quotas):
-        terms = {instance_column[c.index]: float(c.accelerators) for c in pool
-                 if quota_matches(quota, catalog, c)}
-        if terms:
-            model.add_row("quota", f"quota[{number}]", terms, upper=float(quota.max_accelerators))
-    if problem.budget_usd_per_month is not None:
-        model.add_row("budget", "budget", {instance_column[c.index]: c.cost_usd_per_month
-                                           for c in pool},
-                      upper=problem.budget_usd_per_month)
-    return Formulation(model, instance_column, variant_column)
+    build = _Builder(problem, catalog, pool, training)
+    serving = [w for w in problem.workloads if isinstance(w, OnlineWorkload | BatchWorkload)]
+    by_workload: dict[str, list[Candidate]] = defaultdict(list)
+    for candidate in pool:
+        by_workload[candidate.workload].append(candidate)
+    for workload in serving:
+        build.add_use(workload, by_workload[workload.name])
+    build.add_pools()
+    build.add_training()
+    used = {index for index, _ in build.use}
+    for workload in serving:
+        options = [c for c in by_workload[workload.name] if c.index in used]
+        build.add_variant_choice(workload, options)
+        if isinstance(workload, OnlineWorkload):
+            build.add_online_rows(workload, options)
+        else:
+            build.add_batch_rows(workload, options)
+    build.add_quotas()
+    build.add_budget()
+    return Formulation(build.model, build.periods, build.hours, build.use, build.pools,
+                       build.existing, build.variants, build.prepare, build.train,
+                       build.true_cost)

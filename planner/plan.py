@@ -32,10 +32,45 @@ class Allocation:
     quality: float
     performance_source: str
     cost_usd_per_month: float
+    """Busy hours (on demand, spot), busy energy (owned) and carbon; a committed pool's fee is
+    in `Plan.commitments`; a training run's cost spread over the horizon."""
+    kind: str = "online"
+    instances_by_period: tuple[float, ...] = ()
+    """Busy instances per period of the plan's grid (instance-hours per hour for batch jobs);
+    `instances` is their peak."""
+    run_hours: float = 0.0
+    """Training: wall-clock hours of one run."""
 
     @property
     def offer_key(self) -> str:
         return f"{self.provider}/{self.region}/{self.instance_type}"
+
+
+@dataclass(frozen=True)
+class CommitmentResult:
+    """A committed pool (reservation or owned servers) shared by workloads and periods."""
+
+    provider: str
+    region: str
+    instance_type: str
+    accelerator: str
+    accelerators_per_instance: int
+    pricing: str
+    existing: int
+    new: int
+    cost_usd_per_month: float
+    """Fee of the new instances; existing ones are sunk."""
+    busy_by_period: tuple[float, ...]
+    utilisation: float
+    """Busy share of the pool's instance-hours."""
+
+    @property
+    def offer_key(self) -> str:
+        return f"{self.provider}/{self.region}/{self.instance_type}"
+
+    @property
+    def instances(self) -> int:
+        return self.existing + self.new
 
 
 @dataclass(frozen=True)
@@ -69,6 +104,8 @@ class Plan:
     candidates: int
     rejected: int
     diagnosis: tuple[str, ...] = ()
+    periods: int = 1
+    commitments: tuple[CommitmentResult, ...] = ()
     solve_seconds: float = field(default=0.0, compare=False)
     schema_version: int = SCHEMA_VERSION
 

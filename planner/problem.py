@@ -187,6 +187,7 @@ class BatchWorkload(WorkloadBase):
     max_spot_share: Fraction = Field(
         default=1.0, description="Largest share of the job's instance-hours that may run on spot.")
     batch_sizes: tuple[PositiveInt, ...] | None = None
+    measured: tuple[Measurement, ...] = ()
 
 
 class TrainingWorkload(WorkloadBase):
@@ -272,6 +273,9 @@ class Performance(Strict):
         description="Plan each replica at most this busy, so queues stay short and SLOs hold "
         "under load and not only at the mean.",
     )
+    preparation_usd_per_gpu_hour: PositiveFloat = Field(
+        default=4.0, description="Price of the GPU-hours a one-time variant preparation "
+        "(quantisation, sparsification) takes; about an H100-hour on demand.")
 
 
 class Problem(Strict):

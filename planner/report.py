@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from planner.explain import money
 from planner.plan import Plan
-from planner.problem import Problem
+from planner.problem import OnlineWorkload, Problem
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -30,7 +30,7 @@ def render_table(plan: Plan, problem: Problem) -> str:
         rows = []
         for a in plan.allocations:
             w = workloads.get(a.workload)
-            slo = w.slo if w else None
+            slo = w.slo if isinstance(w, OnlineWorkload) else None
             floor = w.min_quality if w and w.min_quality is not None else None
             rows.append([
                 a.workload, f"{a.provider}/{a.region}", a.instance_type,
