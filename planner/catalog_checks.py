@@ -13,6 +13,12 @@ public price data is known to have, each located at its row (file:line):
 | accelerator count that disagrees with the instance name | error |
 | accelerator memory_gb > 1000 or < 1 (MiB or TB, not GB) | error |
 | offer as_of older than --max-age-days | warning |
+| owned server: purchase price per accelerator outside $1k-$200k | error |
+| owned server: power below the accelerators' total TDP or above 3x it (W or MW instead of kW?) | error |
+| owned server: lifetime outside 2-10 years | warning |
+| owned server in a region without an energy row (it cannot be priced) | error |
+| spot_interruption_rate without a spot price | warning |
+| energy row: PUE below 1.0 or above 2.5, price outside $0.01-1.0 per kWh | warning |
 """
 
 from __future__ import annotations
@@ -25,12 +31,19 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from planner.catalog import Catalog, CatalogFile, Offer
+from planner.catalog import Catalog, CatalogFile, Energy, Offer, did_you_mean
 from planner.importers.common import OUTLIER_FACTOR, PLACEHOLDER_PRICE, same_price
 from planner.importers.instances import expected_count
 from planner.yamlio import LoadedYaml, read_yaml
 
 DEFAULT_MAX_AGE_DAYS = 730
+PURCHASE_USD_PER_ACCELERATOR = (1_000.0, 200_000.0)
+"""Plausible server price per accelerator: an L4 card is ~$2k, a DGX H100 ~$25k per GPU."""
+LIFETIME_YEARS = (2.0, 10.0)
+POWER_PER_TDP = (1.0, 3.0)
+"""Server power at full load relative to the accelerators' total board power (DGX H100: 1.8x)."""
+PUE_RANGE = (1.0, 2.5)
+USD_PER_KWH = (0.01, 1.0)
 
 
 @dataclass(frozen=True)
@@ -72,7 +85,8 @@ def check_files(files: list[Path], catalog: Catalog, max_age_days: int = DEFAULT
             parsed = CatalogFile.model_validate(loaded.data)
         except ValidationError:  # reported by the schema check already
             continue
-        rows += len(parsed.accelerators) + len(parsed.offers) + len(parsed.models) + len(parsed.variants)
+        rows += (len(parsed.accelerators) + len(parsed.offers) + len(parsed.models) + len(parsed.variants)
+                 + len(parsed.energy))
         for index, accelerator in enumerate(parsed.accelerators):
             if accelerator.memory_gb > 1000 or accelerator.memory_gb < 1:
                 line, _ = loaded.position(("accelerators", index, "memory_gb"))
@@ -80,6 +94,10 @@ def check_files(files: list[Path], catalog: Catalog, max_age_days: int = DEFAULT
                                         f"memory_gb {accelerator.memory_gb:g} is not plausible per "
                                         "accelerator (MiB or TB instead of GB?)"))
         offers += [_Row(loaded, index, offer) for index, offer in enumerate(parsed.offers)]
+        for index, energy in enumerate(parsed.energy):
+            line, _ = loaded.position(("energy", index))
+            findings += [Finding("warning", loaded.file, line, f"energy/{energy.region}", message)
+                         for message in _energy_defects(energy)]
     medians = _medians(offers, catalog)
     for row in offers:
         findings += _check_offer(row, catalog, medians, max_age_days, today)
@@ -111,7 +129,8 @@ def _check_offer(row: _Row, catalog: Catalog, medians: dict[str, float], max_age
     out: list[Finding] = []
     on_demand, spot = prices.on_demand, prices.spot
     if on_demand is None:
-        out.append(row.finding("warning", "no on-demand price"))
+        if offer.owned is None:  # owned servers are priced from their purchase, not by the hour
+            out.append(row.finding("warning", "no on-demand price"))
     elif spot is not None:
         if same_price(spot, on_demand):
             out.append(row.finding("warning", f"spot equal to on-demand ({spot:g}): no real spot data"))
@@ -142,8 +161,52 @@ def _check_offer(row: _Row, catalog: Catalog, medians: dict[str, float], max_age
     if expected is not None and expected != offer.count:
         out.append(row.finding("error", f"count {offer.count} disagrees with the instance name "
                                         f"{offer.instance_type} ({expected})"))
+    if offer.spot_interruption_rate is not None and spot is None:
+        out.append(row.finding("warning", f"spot_interruption_rate {offer.spot_interruption_rate:g} "
+                                          "but no spot price"))
+    out += [row.finding(severity, message) for severity, message in _ownership_defects(offer, catalog)]
     age = (today - offer.as_of).days
     if age > max_age_days:
         out.append(row.finding("warning", f"as_of {offer.as_of} is {age} days old "
                                           f"(over --max-age-days {max_age_days}): prices may be stale"))
+    return out
+
+
+def _ownership_defects(offer: Offer, catalog: Catalog) -> list[tuple[str, str]]:
+    """(severity, message) for an owned server's implausible economics."""
+    owned = offer.owned
+    if owned is None:
+        return []
+    out: list[tuple[str, str]] = []
+    per_accelerator = owned.purchase_usd / offer.count
+    low, high = PURCHASE_USD_PER_ACCELERATOR
+    if not low <= per_accelerator <= high:
+        out.append(("error", f"purchase_usd {owned.purchase_usd:g} is {per_accelerator:,.0f} $ per "
+                             f"accelerator, outside {low:,.0f}-{high:,.0f} (per server, in USD?)"))
+    low, high = LIFETIME_YEARS
+    if not low <= owned.lifetime_years <= high:
+        out.append(("warning", f"lifetime_years {owned.lifetime_years:g} is outside {low:g}-{high:g} years"))
+    accelerator = catalog.accelerators.get(_canonical(catalog, offer.accelerator))
+    if accelerator is not None and accelerator.tdp_w is not None:
+        tdp_kw = accelerator.tdp_w * offer.count / 1000
+        low, high = POWER_PER_TDP
+        if not low * tdp_kw <= owned.power_kw <= high * tdp_kw:
+            out.append(("error", f"power_kw {owned.power_kw:g} is outside {low:g}-{high:g}x the "
+                                 f"accelerators' total TDP {tdp_kw:g} kW (W or MW instead of kW?)"))
+    if offer.region not in catalog.energy:
+        hint = did_you_mean(offer.region, catalog.energy)
+        out.append(("error", f"no energy row for region '{offer.region}': an owned server cannot be "
+                             f"priced without its electricity{hint}"))
+    return out
+
+
+def _energy_defects(energy: Energy) -> list[str]:
+    out: list[str] = []
+    low, high = PUE_RANGE
+    if not low <= energy.pue <= high:
+        out.append(f"pue {energy.pue:g} is outside {low:g}-{high:g}")
+    low, high = USD_PER_KWH
+    if not low <= energy.usd_per_kwh <= high:
+        out.append(f"usd_per_kwh {energy.usd_per_kwh:g} is outside {low:g}-{high:g} "
+                   "(cents or MWh instead of USD/kWh?)")
     return out

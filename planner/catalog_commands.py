@@ -12,16 +12,19 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from planner.errors import InputError, PlanError
 from planner.output import emit, reports_errors
 
+if TYPE_CHECKING:
+    from planner.catalog import Catalog, Offer, Ownership
+
 F = TypeVar("F", bound=Callable[..., Any])
 SCHEMA_VERSION = 1
-KINDS = ("accelerators", "offers", "models", "variants")
+KINDS = ("accelerators", "offers", "models", "variants", "energy")
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -45,7 +48,7 @@ def _cell(value: object) -> str:
 
 @click.group()
 def catalog() -> None:
-    """List, show, validate and import catalog data (accelerators, offers, models, variants)."""
+    """List, show, validate and import catalog data (accelerators, offers, models, variants, energy)."""
 
 
 @catalog.command("list")
@@ -53,8 +56,10 @@ def catalog() -> None:
 @click.option("--offers", "kind", flag_value="offers", default=True, help="List offers (the default).")
 @click.option("--models", "kind", flag_value="models", help="List models.")
 @click.option("--variants", "kind", flag_value="variants", help="List compression variants.")
+@click.option("--energy", "kind", flag_value="energy",
+              help="List electricity rows per region (price, PUE, grid carbon intensity).")
 @click.option("--provider", help="Only offers of this provider.")
-@click.option("--region", help="Only offers in this region.")
+@click.option("--region", help="Only offers (or energy rows) in this region.")
 @click.option("--catalog", "catalogs", multiple=True, default=("default",), show_default=True,
               help="Catalog name or file/folder path; repeat to merge (later files override).")
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table",
@@ -62,8 +67,11 @@ def catalog() -> None:
 @reports_errors
 def list_command(kind: str, provider: str | None, region: str | None, catalogs: tuple[str, ...],
                  output_format: str) -> None:
-    """List catalog rows (offers by default)."""
-    from planner.catalog import did_you_mean, load_catalog
+    """List catalog rows (offers by default).
+
+    Offer prices are USD per instance-hour; `owned_per_month` is what an owned server costs per
+    month whether busy or idle (amortised purchase, operations, idle electricity)."""
+    from planner.catalog import PricingMode, did_you_mean, load_catalog
 
     cat = load_catalog(catalogs, Path.cwd())
     rows: list[Any]
@@ -74,19 +82,31 @@ def list_command(kind: str, provider: str | None, region: str | None, catalogs: 
                 raise PlanError(f"{option}: no offers for '{value}'{did_you_mean(value, known)}")
         chosen = [o for o in cat.offers if provider in (None, o.provider) and region in (None, o.region)]
         rows = sorted(chosen, key=lambda o: (o.provider, o.region, o.instance_type))
+    elif kind == "energy":
+        if region is not None and region not in cat.energy:
+            raise PlanError(f"--region: no energy row for '{region}'{did_you_mean(region, cat.energy)}")
+        rows = [cat.energy[name] for name in sorted(cat.energy) if region in (None, name)]
     else:
         rows = sorted(getattr(cat, kind).values(), key=lambda r: r.name)
     if output_format == "json":
-        document = {"schema_version": SCHEMA_VERSION, kind: [row.model_dump(mode="json") for row in rows]}
-        click.echo(json.dumps(document, indent=2, sort_keys=True))
+        dumped = [row.model_dump(mode="json") for row in rows]
+        if kind == "offers":
+            for offer, row in zip(rows, dumped, strict=True):
+                if offer.owned is not None:
+                    row["owned_usd_per_month"] = cat.monthly_price(offer, PricingMode.owned)
+        click.echo(json.dumps({"schema_version": SCHEMA_VERSION, kind: dumped}, indent=2, sort_keys=True))
         return
     if kind == "offers":
         text = _table(["provider", "region", "instance_type", "accelerator", "count", "on_demand", "spot",
-                       "reserved_1y", "reserved_3y", "as_of"],
+                       "reserved_1y", "reserved_3y", "owned_per_month", "as_of"],
                       [[o.provider, o.region, o.instance_type, o.accelerator, o.count,
                         o.prices_usd_per_hour.on_demand, o.prices_usd_per_hour.spot,
-                        o.prices_usd_per_hour.reserved_1y, o.prices_usd_per_hour.reserved_3y, o.as_of]
+                        o.prices_usd_per_hour.reserved_1y, o.prices_usd_per_hour.reserved_3y,
+                        cat.monthly_price(o, PricingMode.owned), o.as_of]
                        for o in rows])
+    elif kind == "energy":
+        text = _table(["region", "usd_per_kwh", "pue", "grid_gco2_per_kwh", "as_of"],
+                      [[e.region, e.usd_per_kwh, e.pue, e.grid_gco2_per_kwh, e.as_of] for e in rows])
     elif kind == "accelerators":
         text = _table(["name", "aliases", "vendor", "architecture", "memory_gb", "bandwidth_gb_s",
                        "bf16_tflops"],
@@ -112,7 +132,8 @@ def list_command(kind: str, provider: str | None, region: str | None, catalogs: 
               show_default=True)
 @reports_errors
 def show(name: str, catalogs: tuple[str, ...], output_format: str) -> None:
-    """Show one accelerator, model, variant (name or alias) or offer (provider/region/instance_type)."""
+    """Show one accelerator, model, variant (name or alias), offer (provider/region/instance_type)
+    or a region's energy row. An owned offer also shows what it costs to own."""
     from planner.catalog import did_you_mean, load_catalog
 
     cat = load_catalog(catalogs, Path.cwd())
@@ -128,17 +149,53 @@ def show(name: str, catalogs: tuple[str, ...], output_format: str) -> None:
     elif name in cat.variants:
         found = {"kind": "variant", **cat.variants[name].model_dump(mode="json")}
     elif name.lower() in offers:
-        found = {"kind": "offer", **offers[name.lower()].model_dump(mode="json")}
+        offer = offers[name.lower()]
+        found = {"kind": "offer", **offer.model_dump(mode="json")}
+        if offer.owned is not None:
+            found["ownership"] = _ownership_economics(cat, offer, offer.owned)
+    elif name in cat.energy:
+        found = {"kind": "energy", **cat.energy[name].model_dump(mode="json")}
     if found is None:
-        choices = [*cat.aliases.values(), *cat.models, *cat.variants, *(o.key for o in cat.offers)]
-        raise PlanError(f"unknown name '{name}' (not an accelerator, model, variant or offer key "
-                        f"provider/region/instance_type){did_you_mean(name, choices)}")
+        choices = [*cat.aliases.values(), *cat.models, *cat.variants, *(o.key for o in cat.offers),
+                   *cat.energy]
+        raise PlanError(f"unknown name '{name}' (not an accelerator, model, variant, offer key "
+                        f"provider/region/instance_type or energy region){did_you_mean(name, choices)}")
     if output_format == "json":
         click.echo(json.dumps({"schema_version": SCHEMA_VERSION, **found}, indent=2, sort_keys=True))
         return
     import yaml
 
     click.echo(yaml.safe_dump(found, sort_keys=False, allow_unicode=True, width=100), nl=False)
+
+
+def _ownership_economics(cat: Catalog, offer: Offer, owned: Ownership) -> dict[str, Any]:
+    """What an owned server costs: fixed per month (used or idle) and extra per busy hour."""
+    from planner.catalog import PricingMode
+    from planner.schema import HOURS_PER_MONTH
+
+    monthly = cat.monthly_price(offer, PricingMode.owned)
+    idle_per_month = None if monthly is None else monthly - owned.fixed_usd_per_month
+    kg_co2 = cat.kg_co2_per_busy_hour(offer)
+    energy = cat.energy.get(offer.region)
+    economics: dict[str, Any] = {
+        "amortised_usd_per_month": round(owned.purchase_usd / (owned.lifetime_years * 12), 2),
+        "operations_usd_per_month": owned.operations_usd_per_month,
+        "idle_energy_usd_per_month": _rounded(idle_per_month, 2),
+        "total_usd_per_month": _rounded(monthly, 2),
+        "total_usd_per_hour": _rounded(None if monthly is None else monthly / HOURS_PER_MONTH, 4),
+        "idle_energy_usd_per_hour": _rounded(
+            None if idle_per_month is None else idle_per_month / HOURS_PER_MONTH, 4),
+        "busy_energy_usd_per_hour": round(cat.busy_energy_usd_per_hour(offer, PricingMode.owned), 4),
+        "kg_co2_per_busy_hour": _rounded(kg_co2, 3),
+        "energy": None if energy is None else energy.model_dump(mode="json"),
+    }
+    if energy is None:
+        economics["note"] = f"no energy row for region '{offer.region}': electricity cannot be priced"
+    return economics
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 @catalog.command("validate")

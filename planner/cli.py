@@ -30,7 +30,7 @@ def main() -> None:
               show_default=True, help="Seconds the solver may run.")
 @click.option("--gap", type=click.FloatRange(min=0, max=1), default=1e-6, show_default=True,
               help="Relative optimality gap at which to stop.")
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]),
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "markdown", "html"]),
               default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to this file.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
@@ -47,14 +47,19 @@ def solve(problem_file: Path, solver: str, time_limit: float, gap: float, output
     click.echo(f"solving {problem.name}: {len(problem.workloads)} workloads, "
                f"{len(catalog.offers)} offers ...", err=True)
     plan = run_solve(problem, catalog, solver, SolveOptions(time_limit, gap))
-    text = plan.to_json() if output_format == "json" else render_table(plan, problem)
+    if output_format in ("markdown", "html"):
+        from planner.report_plan import render_plan
+
+        text = render_plan(plan.to_dict(), problem, output_format)
+    else:
+        text = plan.to_json() if output_format == "json" else render_table(plan, problem)
     emit(text, output, force)
     if plan.status == "optimal":
         return
     if plan.status == "feasible":
         sys.exit(EXIT_TIME_LIMIT)
     if plan.status in ("infeasible", "no_solution"):
-        if output is not None or output_format == "json":
+        if output is not None or output_format != "table":
             click.echo("no plan: " + "\n  ".join(plan.diagnosis), err=True)
         sys.exit(EXIT_INFEASIBLE)
     sys.exit(1)
@@ -102,9 +107,17 @@ def read_plan(path: Path) -> Any:
 
 def _register_subgroups() -> None:
     """Command groups that live in their own modules."""
+    from planner.audit_commands import audit, profile
     from planner.catalog_commands import catalog
+    from planner.export_commands import export
+    from planner.negotiate_commands import COMMANDS as NEGOTIATE_COMMANDS
 
     main.add_command(catalog)
+    main.add_command(export)
+    main.add_command(profile)
+    main.add_command(audit)
+    for command in NEGOTIATE_COMMANDS:
+        main.add_command(command)
 
 
 _register_subgroups()

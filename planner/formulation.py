@@ -218,16 +218,15 @@ class _Builder:
                            {self.variants[(workload.name, v)]: 1.0 for v in variants}, 1.0, 1.0)
         for variant in variants:
             choice = self.variants[(workload.name, variant)]
-            for period in self.active_periods(workload):
-                columns = [self.use[(c.index, period)] for c in options
-                           if c.config.variant == variant and (c.index, period) in self.use]
-                if not columns:
+            for candidate in options:  # one row per column: tighter than one per period
+                if candidate.config.variant != variant:
                     continue
-                terms = dict.fromkeys(columns, 1.0)
-                terms[choice] = -sum(self.model.upper[col] for col in columns)
-                self.model.add_row("variant_link",
-                                   f"variant_link[{workload.name},{variant},{period}]", terms,
-                                   upper=0.0)
+                for period in self.active_periods(workload):
+                    column = self.use.get((candidate.index, period))
+                    if column is not None:
+                        self.model.add_row(
+                            "variant_link", f"variant_link[{workload.name},{candidate.index},{period}]",
+                            {column: 1.0, choice: -self.model.upper[column]}, upper=0.0)
             if variant in prepared:
                 prepare = self.prepare_column(workload.model, variant)
                 self.model.add_row("prepare_link", f"prepare_link[{workload.name},{variant}]",
@@ -242,36 +241,64 @@ class _Builder:
             self.model.lower[self.prepare[key]] = lower
         return self.prepare[key]
 
+    def variant_groups(self, workload: OnlineWorkload | BatchWorkload, options: list[Candidate]
+                       ) -> list[tuple[str, int | None, list[Candidate]]]:
+        """(label, variant column, candidates) per variant when the workload has a choice:
+        rows written per variant and scaled by its binary are much tighter than one row over
+        all variants; else one group."""
+        variants = sorted({c.config.variant for c in options})
+        if (workload.name, variants[0] if variants else "") not in self.variants:
+            return [("", None, options)]
+        return [(f",{v}", self.variants[(workload.name, v)],
+                 [c for c in options if c.config.variant == v]) for v in variants]
+
+    def add_covering(self, group: str, name: str, terms: dict[int, float], need: float,
+                     choice: int | None) -> None:
+        """terms >= need, or terms >= need x variant[w,v] when the variant is a choice."""
+        if choice is None:
+            self.model.add_row(group, name, terms, lower=need)
+        else:
+            self.model.add_row(group, name, {**terms, choice: -need}, lower=0.0)
+
     def add_online_rows(self, workload: OnlineWorkload, options: list[Candidate]) -> None:
         rates = workload.rates(self.periods)
         share = workload.max_spot_share
-        for period, rate in enumerate(rates):
-            here = [c for c in options if (c.index, period) in self.use]
-            if rate > 0:
-                self.model.add_row("demand", f"demand[{workload.name},{period}]",
-                                   {self.use[(c.index, period)]: c.capacity_rps for c in here},
-                                   lower=rate)
-            if share < 1 and any(c.mode is PricingMode.spot for c in here):
-                self.model.add_row("spot_share", f"spot_share[{workload.name},{period}]", {
-                    self.use[(c.index, period)]: c.capacity_rps * (
-                        (1 - share) if c.mode is PricingMode.spot else -share)
-                    for c in here}, upper=0.0)
-            if workload.min_replicas > 0:
-                self.model.add_row("min_replicas", f"min_replicas[{workload.name},{period}]",
-                                   {self.use[(c.index, period)]: float(c.config.replicas_per_instance)
-                                    for c in here}, lower=float(workload.min_replicas))
+        for label, choice, members in self.variant_groups(workload, options):
+            for period, rate in enumerate(rates):
+                here = [c for c in members if (c.index, period) in self.use]
+                if rate > 0:
+                    # an instance never needs to count for more than the demand (integer counts)
+                    self.add_covering("demand", f"demand[{workload.name},{period}{label}]",
+                                      {self.use[(c.index, period)]: min(c.capacity_rps, rate)
+                                       for c in here}, rate, choice)
+                    if here:  # each instance serves at most the best capacity: a count cut
+                        least = math.ceil(rate / max(c.capacity_rps for c in here) - 1e-9)
+                        self.add_covering("demand", f"instances[{workload.name},{period}{label}]",
+                                          {self.use[(c.index, period)]: 1.0 for c in here},
+                                          float(least), choice)
+                if share < 1 and any(c.mode is PricingMode.spot for c in here):
+                    self.model.add_row("spot_share", f"spot_share[{workload.name},{period}{label}]", {
+                        self.use[(c.index, period)]: c.capacity_rps * (
+                            (1 - share) if c.mode is PricingMode.spot else -share)
+                        for c in here}, upper=0.0)
+                if workload.min_replicas > 0:
+                    self.add_covering("min_replicas", f"min_replicas[{workload.name},{period}{label}]",
+                                      {self.use[(c.index, period)]: float(c.config.replicas_per_instance)
+                                       for c in here}, float(workload.min_replicas), choice)
 
     def add_batch_rows(self, workload: BatchWorkload, options: list[Candidate]) -> None:
         share = workload.max_spot_share
-        for day, periods in enumerate(batch_days(workload.window.hours(), self.periods)):
-            here = [(c, p) for c in options for p in periods if (c.index, p) in self.use]
-            self.model.add_row("batch_demand", f"batch_demand[{workload.name},{day}]",
-                               {self.use[(c.index, p)]: c.capacity_rps * 3600 for c, p in here},
-                               lower=workload.requests_per_day)
-            if share < 1 and any(c.mode is PricingMode.spot for c, _ in here):
-                self.model.add_row("spot_share", f"spot_share[{workload.name},day{day}]", {
-                    self.use[(c.index, p)]: (1 - share) if c.mode is PricingMode.spot else -share
-                    for c, p in here}, upper=0.0)
+        days = batch_days(workload.window.hours(), self.periods)
+        for label, choice, members in self.variant_groups(workload, options):
+            for day, periods in enumerate(days):
+                here = [(c, p) for c in members for p in periods if (c.index, p) in self.use]
+                self.add_covering("batch_demand", f"batch_demand[{workload.name},{day}{label}]",
+                                  {self.use[(c.index, p)]: c.capacity_rps * 3600 for c, p in here},
+                                  workload.requests_per_day, choice)
+                if share < 1 and any(c.mode is PricingMode.spot for c, _ in here):
+                    self.model.add_row("spot_share", f"spot_share[{workload.name},day{day}{label}]", {
+                        self.use[(c.index, p)]: (1 - share) if c.mode is PricingMode.spot else -share
+                        for c, p in here}, upper=0.0)
 
     # -- shared rows -------------------------------------------------------------------------
 

@@ -13,6 +13,17 @@ candidates are never pruned and never prune others: their cost depends on who el
 pool and when. Batch jobs buy instance-hours, so their candidates compare per request/s of
 capacity (cost and quota use divided by capacity).
 Ties are broken by candidate index, so of identical candidates exactly one survives.
+
+Before that, whole resources (an offer in one pricing mode) are compared: R1 dominates R2 when
+every instance of R2 can be swapped for one of R1 at no more cost in every hour: for every
+workload and variant that R2 can serve, R1 serves it with at least the capacity and replicas
+(equal capacity if R1 is spot and the workload's spot share is capped), and
+  * both committed pools: fee_1 <= fee_2 and busy-hour cost_1 <= cost_2;
+  * R1 hourly (on demand, spot), R2 a pool: 730 x hourly_1 <= fee_2 + 730 x busy-hour cost_2
+    (an hourly instance costs nothing when idle, so it replaces a pool instance hour by hour);
+  * R1 hourly, R2 hourly: hourly_1 <= hourly_2;
+  * R1 uses no more of any quota; if R1 is spot, R2 is spot with at least R1's interruption
+    rate; R2 holds no existing commitment.
 Tests check that the optimum with and without pruning is the same.
 """
 
@@ -64,8 +75,65 @@ def _dominated(cost: np.ndarray, capacity: np.ndarray, replicas: np.ndarray, spo
     return np.asarray(dominates.any(axis=0))
 
 
+def _dominated_resources(problem: Problem, catalog: Catalog, candidates: CandidateSet
+                         ) -> set[tuple[str, PricingMode]]:
+    """(offer key, mode) pairs whose every instance another resource can replace."""
+    existing = existing_commitments(problem)
+    shares = {w.name: getattr(w, "max_spot_share", 1.0) for w in problem.workloads}
+    slots: dict[tuple[str, str], int] = {}
+    by_resource: dict[tuple[str, PricingMode], list[Candidate]] = defaultdict(list)
+    for candidate in candidates.candidates:
+        by_resource[pool_key(candidate.config.offer, candidate.mode)].append(candidate)
+        slots.setdefault((candidate.workload, candidate.config.variant), len(slots))
+    keys = list(by_resource)
+    if len(keys) < 2:
+        return set()
+    capacity = np.full((len(keys), len(slots)), -1.0)
+    replicas = np.zeros((len(keys), len(slots)))
+    for row, key in enumerate(keys):
+        for c in by_resource[key]:
+            slot = slots[(c.workload, c.config.variant)]
+            capacity[row, slot] = c.capacity_rps
+            replicas[row, slot] = c.config.replicas_per_instance
+    limited = np.array([shares[w] < 1 for w, _ in slots])
+    first = [by_resource[key][0] for key in keys]
+    fee = np.array([c.cost_usd_per_month if c.mode.committed else 0.0 for c in first])
+    hourly = np.array([c.hourly_usage_cost for c in first])
+    committed = np.array([c.mode.committed for c in first])
+    spot = np.array([c.mode is PricingMode.spot for c in first])
+    usage = np.array([_quota_usage(problem, catalog, c) for c in first]).reshape(len(keys), -1)
+    protected = np.array([key in existing for key in keys])
+    month = HOURS_PER_MONTH
+    # dominates[a, b]: every instance of resource b can be swapped for one of a
+    serves = capacity >= 0
+    covers = np.all(~serves[None, :, :] | (serves[:, None, :]
+                                           & (capacity[:, None, :] >= capacity[None, :, :])
+                                           & (replicas[:, None, :] >= replicas[None, :, :])), axis=2)
+    same_spot = np.all(~serves[None, :, :] | ~limited[None, None, :]
+                       | np.isclose(capacity[:, None, :], capacity[None, :, :], rtol=1e-12), axis=2)
+    spot_ok = ~spot[:, None] | (spot[None, :] & same_spot)
+    cheaper = np.where(
+        committed[:, None],
+        committed[None, :] & (fee[:, None] <= fee[None, :]) & (hourly[:, None] <= hourly[None, :]),
+        np.where(committed[None, :], month * hourly[:, None] <= fee[None, :] + month * hourly[None, :],
+                 hourly[:, None] <= hourly[None, :]))
+    quota_ok = np.all(usage[:, None, :] <= usage[None, :, :], axis=2)
+    better = (fee[:, None] < fee[None, :]) | (hourly[:, None] < hourly[None, :]) \
+        | np.any(usage[:, None, :] < usage[None, :, :], axis=2) | (~spot[:, None] & spot[None, :]) \
+        | (committed[None, :] & ~committed[:, None]) \
+        | np.any(serves[None, :, :] & (capacity[:, None, :] > capacity[None, :, :] * (1 + 1e-12)), axis=2)
+    order = np.arange(len(keys))
+    dominates = covers & spot_ok & cheaper & quota_ok & ~protected[None, :] & (
+        better | (order[:, None] < order[None, :]))
+    np.fill_diagonal(dominates, False)
+    return {keys[i] for i in np.flatnonzero(dominates.any(axis=0))}
+
+
 def surviving(problem: Problem, catalog: Catalog, candidates: CandidateSet) -> tuple[int, ...]:
     """Indices of the candidates that no other candidate dominates."""
+    gone = _dominated_resources(problem, catalog, candidates)
+    candidates = CandidateSet(tuple(c for c in candidates.candidates
+                                    if pool_key(c.config.offer, c.mode) not in gone), ())
     existing = existing_commitments(problem)
     shared_pools = problem.periods > 1
 

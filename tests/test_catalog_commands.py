@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from conftest import ROOT
@@ -105,3 +106,44 @@ def test_warnings_only_exit_zero_and_max_age() -> None:
     assert not any("as_of" in f["message"] for f in json.loads(strict.stdout)["findings"])
     clean = run("validate", str(DATA / "broken_schema.yaml").replace("broken_schema", "missing"))
     assert clean.exit_code == 1 and "not found" in clean.stderr
+
+
+def test_list_shows_owned_servers_with_monthly_cost() -> None:
+    result = run("list", "--provider", "owned")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "owned_per_month" in lines[0].split()
+    assert any("dgx-h100" in line and "6,948" in line for line in lines)
+    offers = json.loads(run("list", "--provider", "owned", "--format", "json").stdout)["offers"]
+    assert offers and all(o["owned_usd_per_month"] > 0 for o in offers)
+
+
+def test_list_energy_rows_with_region_filter() -> None:
+    result = run("list", "--energy")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].split() == ["region", "usd_per_kwh", "pue", "grid_gco2_per_kwh",
+                                                     "as_of"]
+    rows = json.loads(run("list", "--energy", "--region", "us-east-1", "--format", "json").stdout)["energy"]
+    assert [row["region"] for row in rows] == ["us-east-1"]
+    unknown = run("list", "--energy", "--region", "us-east-9")
+    assert unknown.exit_code == 1 and "did you mean" in unknown.stderr
+
+
+def test_show_owned_offer_has_its_economics() -> None:
+    result = run("show", "owned/onprem-us/dgx-h100", "--format", "json")
+    assert result.exit_code == 0, result.output
+    ownership = json.loads(result.stdout)["ownership"]
+    assert ownership["amortised_usd_per_month"] == round(199000 / 60, 2)
+    assert ownership["total_usd_per_month"] == pytest.approx(
+        ownership["amortised_usd_per_month"] + ownership["operations_usd_per_month"]
+        + ownership["idle_energy_usd_per_month"], abs=0.02)
+    # 10.2 kW x 0.7 busy share x PUE 1.58 x 0.0892 $/kWh
+    assert ownership["busy_energy_usd_per_hour"] == pytest.approx(10.2 * 0.7 * 1.58 * 0.0892, abs=1e-3)
+    assert ownership["energy"]["region"] == "onprem-us"
+    assert "ownership" not in json.loads(run("show", "aws/us-east-1/p5.48xlarge", "--format", "json").stdout)
+
+
+def test_show_energy_region() -> None:
+    result = run("show", "onprem-eu")
+    assert result.exit_code == 0, result.output
+    assert "kind: energy" in result.stdout and "pue: 1.58" in result.stdout

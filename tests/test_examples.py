@@ -44,7 +44,12 @@ def test_example_is_optimal_and_checks(solved, path: Path) -> None:  # type: ign
         assert workload.why, f"{workload.name} has no explanation"
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+# Hourly examples take HiGHS tens of seconds and CBC far longer: their solver agreement and
+# pruning are checked on the small hourly problems of test_time_and_pools.py instead.
+FLAT = [path for path in EXAMPLES if load_problem(path)[0].periods == 1]
+
+
+@pytest.mark.parametrize("path", FLAT, ids=lambda p: p.name)
 def test_cbc_agrees_with_highs(solved, path: Path) -> None:  # type: ignore[no-untyped-def]
     problem, catalog, plan = solved[path.name]
     cbc = solve(problem, catalog, "cbc")
@@ -52,7 +57,7 @@ def test_cbc_agrees_with_highs(solved, path: Path) -> None:  # type: ignore[no-u
     assert cbc.objective_usd_per_month == pytest.approx(plan.objective_usd_per_month, rel=1e-6)
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", FLAT, ids=lambda p: p.name)
 def test_pruning_keeps_the_optimum(solved, path: Path) -> None:  # type: ignore[no-untyped-def]
     problem, catalog, plan = solved[path.name]
     unpruned = solve(problem, catalog, "highs", prune=False)

@@ -93,16 +93,18 @@ def _reason_kind(reason: str) -> str:
 
 
 SKYPILOT_NAMES = {"A100": "A100-40GB"}
-"""SkyPilot's names, which the importers' instance tables use too: plain "A100" is the 40 GB part."""
+"""SkyPilot's names, which the importers' instance tables use too: plain "A100" is the 40 GB part.
+The default catalog's alias says the same; the override keeps imports right with a user catalog
+that reads "A100" otherwise."""
 
 
 class AcceleratorMapper:
     """Maps a source's accelerator names to the catalog's canonical names through its aliases.
 
-    `overrides` are format-specific meanings (SkyPilot's plain "A100" is the 40 GB part, while
-    the default catalog reads "A100" as the 80 GB one). When the source gives per-accelerator
-    memory, an alias whose memory disagrees by more than 20 % is swapped for a same-named
-    accelerator with the right memory; "PCIe" in the instance or GPU name picks the PCIe part.
+    `overrides` are format-specific meanings (SkyPilot's plain "A100" is the 40 GB part, whatever
+    the catalog's aliases say). When the source gives per-accelerator memory, an alias whose
+    memory disagrees by more than 20 % is swapped for a same-named accelerator with the right
+    memory; "PCIe" in the instance or GPU name picks the PCIe part.
     """
 
     def __init__(self, catalog: Catalog, overrides: dict[str, str] | None = None) -> None:
