@@ -63,6 +63,9 @@ class CommitmentResult:
     busy_by_period: tuple[float, ...]
     utilisation: float
     """Busy share of the pool's instance-hours."""
+    break_even_utilisation: float | None = None
+    """Utilisation above which the pool beats renting the same offer on demand (None when
+    the offer has no on-demand price)."""
 
     @property
     def offer_key(self) -> str:

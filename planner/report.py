@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from planner.catalog import PricingMode
 from planner.explain import money
-from planner.plan import Plan
+from planner.plan import Allocation, Plan
 from planner.problem import OnlineWorkload, Problem
 
 
@@ -23,9 +24,48 @@ def _latency(value: float, target: float | None) -> str:
     return f"{value:.0f}" + (f"/{target:g}" if target is not None else "")
 
 
+PERIOD_NAMES = {1: "flat demand", 24: "24 hourly periods (one day)",
+                168: "168 hourly periods (one week)"}
+
+
+def _instances(a: Allocation) -> str:
+    if a.kind == "training":
+        return f"{a.instances} x {a.run_hours:,.0f} h/run"
+    values = a.instances_by_period
+    if len(values) <= 1 or min(values) == max(values):
+        return str(a.instances)
+    return f"{a.instances} peak, {sum(values) / len(values):.1f} avg"
+
+
+def _allocation_cost(a: Allocation) -> str:
+    """Hourly costs; a committed allocation's fee is in the pool table below."""
+    if a.pricing in COMMITTED:
+        return "pool" if a.cost_usd_per_month < 0.5 else f"{money(a.cost_usd_per_month)} + pool"
+    return money(a.cost_usd_per_month)
+
+
+COMMITTED = {mode.value for mode in PricingMode if mode.committed}
+
+
+def commitments_table(plan: Plan) -> list[str]:
+    """Committed pools: size, how busy, and the utilisation at which they beat on demand."""
+    if not plan.commitments:
+        return []
+    rows = []
+    for c in plan.commitments:
+        even = "-" if c.break_even_utilisation is None else f"{c.break_even_utilisation:.0%}"
+        rows.append([c.offer_key, f"{c.accelerator}x{c.accelerators_per_instance}", c.pricing,
+                     str(c.existing), str(c.new), f"{c.utilisation:.0%}", even,
+                     money(c.cost_usd_per_month)])
+    return ["", "committed pools (shared by every workload and hour; existing instances are sunk):",
+            table(["offer", "accel", "pricing", "existing", "new", "busy", "break-even",
+                   "$/month"], rows)]
+
+
 def render_table(plan: Plan, problem: Problem) -> str:
     workloads = {w.name: w for w in problem.workloads}
-    out = [f"plan for '{plan.problem}': {plan.status} ({plan.solver})"]
+    out = [f"plan for '{plan.problem}': {plan.status} ({plan.solver}), "
+           f"{PERIOD_NAMES.get(plan.periods, f'{plan.periods} periods')}"]
     if plan.allocations:
         rows = []
         for a in plan.allocations:
@@ -35,20 +75,24 @@ def render_table(plan: Plan, problem: Problem) -> str:
             rows.append([
                 a.workload, f"{a.provider}/{a.region}", a.instance_type,
                 f"{a.accelerator}x{a.accelerators_per_instance}", a.pricing, a.variant,
-                str(a.batch), str(a.instances),
+                str(a.batch), _instances(a),
                 _latency(a.ttft_ms, slo.ttft_ms if slo else None),
                 _latency(a.tpot_ms, slo.tpot_ms if slo else None),
                 f"{a.quality:.3f}" + (f"/{floor:g}" if floor is not None else ""),
-                money(a.cost_usd_per_month),
+                _allocation_cost(a),
             ])
         out.append("")
         out.append(table(["workload", "where", "instance", "accel", "pricing", "variant",
                           "batch", "inst", "TTFT/SLO ms", "TPOT/SLO ms", "quality/floor",
                           "$/month"], rows))
         out.append("")
-        out.append(table(["workload", "capacity/demand req/s", "spot share", "$/month"], [
-            [w.name, f"{w.capacity_rps:.2f}/{w.rate_rps:g}", f"{w.spot_share:.0%}",
-             money(w.cost_usd_per_month)] for w in plan.workloads]))
+        out += commitments_table(plan)
+        out.append("")
+        out.append(table(["workload", "kind", "peak capacity/demand req/s", "spot share",
+                          "$/month"], [
+            [w.name, w.kind, f"{w.capacity_rps:.2f}/{w.rate_rps:.4g}" if w.kind != "training"
+             else "-", f"{w.spot_share:.0%}", money(w.cost_usd_per_month)]
+            for w in plan.workloads]))
     out.append("")
     if plan.objective_usd_per_month is not None:
         budget = (f" (budget {money(plan.budget_usd_per_month)})"
@@ -56,6 +100,8 @@ def render_table(plan: Plan, problem: Problem) -> str:
         out.append(f"total: {money(plan.objective_usd_per_month)}/month{budget}")
         parts = ", ".join(f"{mode} {money(cost)}" for mode, cost in plan.cost_by_pricing.items())
         out.append(f"by pricing: {parts}")
+        parts = ", ".join(f"{name} {money(cost)}" for name, cost in plan.cost_components.items())
+        out.append(f"by component: {parts}")
     if plan.bound_usd_per_month is not None and plan.gap is not None:
         out.append(f"solver: {plan.status}, bound {money(plan.bound_usd_per_month)}, gap "
                    f"{plan.gap:.4%}, {plan.solve_seconds:.2f} s; {plan.candidates} candidates, "

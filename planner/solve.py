@@ -7,12 +7,13 @@ from collections import defaultdict
 
 from planner.backends import SolveOptions, SolverResult, Status, get_backend
 from planner.candidates import Candidate, CandidateSet, build_candidates
-from planner.catalog import Catalog, PricingMode
+from planner.catalog import Catalog, Offer, PricingMode
 from planner.explain import diagnose, explain_training, explain_workload
 from planner.formulation import Formulation, formulate, pool_key, preparation_usd_per_month
 from planner.plan import Allocation, CommitmentResult, Plan, WorkloadResult
 from planner.problem import AnyWorkload, BatchWorkload, OnlineWorkload, Problem, TrainingWorkload
 from planner.pruning import surviving
+from planner.schema import HOURS_PER_MONTH
 from planner.training import TrainingOption, training_options
 
 
@@ -105,8 +106,19 @@ def extract(candidates: CandidateSet, training: tuple[TrainingOption, ...], cata
             pricing=mode.value, existing=existing, new=new,
             cost_usd_per_month=new * (catalog.monthly_price(offer, mode) or 0.0),
             busy_by_period=load,
-            utilisation=sum(load) / (formulation.periods * (existing + new))))
+            utilisation=sum(load) / (formulation.periods * (existing + new)),
+            break_even_utilisation=break_even(catalog, offer, mode)))
     return tuple(allocations), tuple(commitments)
+
+
+def break_even(catalog: Catalog, offer: Offer, mode: PricingMode) -> float | None:
+    """Busy share at which a committed instance costs the same as on-demand hours."""
+    on_demand = offer.prices_usd_per_hour.get(PricingMode.on_demand)
+    fee = catalog.monthly_price(offer, mode)
+    busy = catalog.busy_energy_usd_per_hour(offer, mode)
+    if on_demand is None or fee is None or on_demand <= busy:
+        return None
+    return fee / ((on_demand - busy) * HOURS_PER_MONTH)
 
 
 def preparation_cost(problem: Problem, catalog: Catalog, allocations: tuple[Allocation, ...]

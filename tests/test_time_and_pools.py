@@ -64,6 +64,7 @@ def test_reserved_base_and_on_demand_peak(solve_document) -> None:  # type: igno
     assert plan.objective_usd_per_month == pytest.approx(438 + 12 * HOUR)
     (pool,) = plan.commitments
     assert (pool.new, pool.existing, pool.utilisation) == (1, 0, pytest.approx(1.0))
+    assert pool.break_even_utilisation == pytest.approx(0.6)  # $0.6/h reserved vs $1/h
 
 
 def test_batch_fills_idle_reserved_nights(solve_document) -> None:  # type: ignore[no-untyped-def]
