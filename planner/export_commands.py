@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from planner.errors import input_error
-from planner.output import reports_errors
+from planner.output import check_target, reports_errors
 
 _TARGETS = ("skypilot", "kubernetes", "kserve", "vllm")
 
@@ -32,8 +32,7 @@ def export(plan_file: Path, target: str, output: Path, force: bool, run_validato
     from planner.export import VLLM_IMAGE, export_plan, validate, write_folder
 
     plan = read_plan(plan_file)
-    if output.exists() and not force:
-        raise input_error(str(output), "output folder exists; pass --force to replace it", "-o")
+    check_target(output, force, "-o", folder=True)
     try:
         result = export_plan(plan, load_catalog(["default"]), target, image or VLLM_IMAGE)
     except ValueError as exc:

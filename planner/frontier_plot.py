@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from planner.errors import PlanError, input_error
+from planner.errors import PlanError
 from planner.explain import money
 from planner.frontier import BUDGET, Frontier
+from planner.output import write_atomic
 
 INSTALL_HINT = "python -m pip install 'plan-ai-compute[report]'"
 LINE, NO_PLAN, KNEE, BUDGET_LINE = "#1f6feb", "#cf222e", "#bf8700", "#8c959f"
@@ -72,18 +71,4 @@ def require_matplotlib() -> None:
 
 def write_png(path: Path, data: bytes, force: bool) -> None:
     """Write `data` to `path` atomically; refuse to clobber without `force` (like -o)."""
-    if path.is_dir():
-        raise input_error(str(path), "plot path is a directory", "--plot")
-    if path.exists() and not force:
-        raise input_error(str(path), "plot file exists; pass --force to overwrite it", "--plot")
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise input_error(str(path), f"folder {directory} does not exist", "--plot")
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data, force, "--plot")

@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 import click
 
 from planner.backends import SOLVERS
-from planner.errors import PlanError, input_error
-from planner.output import emit, reports_errors
+from planner.errors import PlanError
+from planner.output import check_target, emit, reports_errors
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("table", "json", "markdown", "html")
@@ -58,8 +58,8 @@ def _json(document: dict[str, Any]) -> str:
 
 def refuse_clobber(path: Path | None, force: bool, option: str) -> None:
     """Fail before the solves, not after them, when an output file would be overwritten."""
-    if path is not None and path.exists() and not force:
-        raise input_error(str(path), "output file exists; pass --force to overwrite it", option)
+    if path is not None:
+        check_target(path, force, option)
 
 
 def _progress(message: str) -> None:

@@ -43,23 +43,40 @@ def emit(text: str, output: Path | None, force: bool) -> None:
     click.echo(f"wrote {output}", err=True)
 
 
-def write_atomic(path: Path, text: str, force: bool) -> None:
-    """Write `text` to `path` via a temporary file and rename; refuse to clobber.
+def check_target(path: Path, force: bool, option: str = "-o", folder: bool = False) -> Path:
+    """Refuse to clobber: `path` may exist only with `force`, its parent must exist, and it
+    must be a file (or, with `folder`, a folder). Returns the parent folder.
+
+    Raises:
+        InputError: naming the path and the option that gave it.
+    """
+    kind = "folder" if folder else "file"
+    if path.exists() and path.is_dir() != folder:
+        wrong = "a folder" if path.is_dir() else "a file"
+        raise input_error(str(path), f"output path is {wrong}, expected a {kind}", option)
+    if path.exists() and not force:
+        raise input_error(str(path), f"output {kind} exists; pass --force to overwrite it", option)
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise input_error(str(path), f"folder {directory} does not exist", option)
+    return directory
+
+
+def write_atomic(path: Path, data: str | bytes, force: bool, option: str = "-o") -> None:
+    """Write `data` to `path` via a temporary file and rename; refuse to clobber.
 
     Raises:
         InputError: when `path` exists and `force` is false, or is a directory.
     """
-    if path.is_dir():
-        raise input_error(str(path), "output path is a directory", "-o")
-    if path.exists() and not force:
-        raise input_error(str(path), "output file exists; pass --force to overwrite it", "-o")
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise input_error(str(path), f"folder {directory} does not exist", "-o")
+    directory = check_target(path, force, option)
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        if isinstance(data, bytes):
+            with os.fdopen(handle, "wb") as binary:
+                binary.write(data)
+        else:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(data)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

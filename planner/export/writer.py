@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from planner.errors import input_error
+from planner.output import check_target
 
 from .common import ExportFile
 
@@ -22,13 +22,7 @@ def write_folder(folder: Path, files: list[ExportFile], force: bool) -> None:
     Raises:
         InputError: when `folder` exists (without `force`), is a file, or its parent is missing.
     """
-    if folder.exists() and not folder.is_dir():
-        raise input_error(str(folder), "output path is a file, expected a folder", "-o")
-    if folder.exists() and not force:
-        raise input_error(str(folder), "output folder exists; pass --force to replace it", "-o")
-    parent = folder.parent if str(folder.parent) else Path(".")
-    if not parent.is_dir():
-        raise input_error(str(folder), f"folder {parent} does not exist", "-o")
+    parent = check_target(folder, force, "-o", folder=True)
     staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{folder.name}.", suffix=".tmp"))
     try:
         staging.chmod(_FOLDER_MODE)
