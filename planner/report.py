@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from planner.catalog import PricingMode
@@ -62,6 +63,24 @@ def commitments_table(plan: Plan) -> list[str]:
                    "$/month"], rows)]
 
 
+def hourly_table(plan: Plan) -> list[str]:
+    """Busy instances by hour of the day (peak over the week's days for weekly plans), per
+    allocation; batch jobs in instance-hours per hour."""
+    if plan.periods not in (24, 168):
+        return []
+    rows = []
+    for a in plan.allocations:
+        values = a.instances_by_period
+        if len(values) != plan.periods:
+            continue
+        hours = [max(values[day * 24 + hour] for day in range(plan.periods // 24))
+                 for hour in range(24)]
+        rows.append([a.workload, f"{a.offer_key} {a.pricing}",
+                     " ".join(f"{v:g}" if v == round(v) else f"{v:.1f}" for v in hours)])
+    title = "busy instances by hour 00-23" + (" (peak over the week)" if plan.periods == 168 else "")
+    return ["", f"{title}:", table(["workload", "offer", "hours 00 .. 23"], rows)]
+
+
 def render_table(plan: Plan, problem: Problem) -> str:
     workloads = {w.name: w for w in problem.workloads}
     out = [f"plan for '{plan.problem}': {plan.status} ({plan.solver}), "
@@ -86,6 +105,7 @@ def render_table(plan: Plan, problem: Problem) -> str:
                           "batch", "inst", "TTFT/SLO ms", "TPOT/SLO ms", "quality/floor",
                           "$/month"], rows))
         out.append("")
+        out += hourly_table(plan)
         out += commitments_table(plan)
         out.append("")
         out.append(table(["workload", "kind", "peak capacity/demand req/s", "spot share",
@@ -113,4 +133,4 @@ def render_table(plan: Plan, problem: Problem) -> str:
     if plan.diagnosis:
         out.append("no plan: " + plan.status)
         out += [f"  {line}" for line in plan.diagnosis]
-    return "\n".join(out) + "\n"
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)) + "\n"
