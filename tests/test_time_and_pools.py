@@ -211,3 +211,31 @@ def test_solvers_agree_on_a_day(solve_document, solver: str) -> None:  # type: i
     _, _, reference = solve_document(document)
     _, _, plan = solve_document(document, solver)
     assert plan.objective_usd_per_month == pytest.approx(reference.objective_usd_per_month)
+
+
+@pytest.mark.parametrize(("pricing", "expected"), [
+    (["on_demand"], 120 / 168 * HOURS_PER_MONTH),        # 120 busy hours of 168
+    (["on_demand", "reserved_1y"], 438.0),               # busy 71 % > break-even 60 %
+])
+def test_weekly_profile_with_idle_weekends(solve_document, pricing: list[str],  # type: ignore[no-untyped-def]
+                                           expected: float) -> None:
+    """8 req/s Monday to Friday, nothing at the weekend: one instance for 120 of 168 hours.
+    A nightly batch job of one instance-night joins it; its window 22:00-06:00 runs from
+    Sunday night into Monday morning (day 6 wraps to day 0)."""
+    profile = [8.0] * 120 + [0.0] * 48
+    document = time_problem(pricing, workload={"profile_rps": profile})
+    del document["workloads"][0]["rate_rps"]
+    _, _, plan = solve_document(document)
+    assert plan.periods == 168
+    assert plan.objective_usd_per_month == pytest.approx(expected)
+    document["workloads"].append({
+        "kind": "batch", "name": "nightly", "model": "tiny-8b", "requests_per_day": 288000,
+        "tokens": {"prompt": 500, "output": 100}, "variants": ["bf16"], "batch_sizes": [8],
+        "window": {"start_hour": 22, "end_hour": 6},
+        "measured": [{"accelerator": "TA", "batch": 8, "throughput_rps": 10, "ttft_ms": 100,
+                      "tpot_ms": 20}]})
+    _, _, plan = solve_document(document)
+    busy = [sum(column) for column in zip(*(a.instances_by_period for a in plan.allocations
+                                            if a.workload == "nightly"), strict=True)]
+    assert sum(busy) == pytest.approx(7 * 8)
+    assert sum(busy[6 * 24 + 22:] + busy[:6]) == pytest.approx(8)  # Sunday night into Monday
