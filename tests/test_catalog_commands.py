@@ -6,16 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from clirun import invoke
 from conftest import ROOT
-from planner.cli import main
 
 DATA = ROOT / "tests" / "data" / "importers"
 
 
 def run(*args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(main, ["catalog", *args])
+    return invoke(["catalog", *args])
 
 
 def test_list_offers_by_default_with_filters() -> None:

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
+from clirun import invoke
 from planner.catalog import Catalog, PricingMode, load_catalog
-from planner.cli import main
 
 ADVISOR_BAND_EDGES = {0.05, 0.10, 0.15, 0.20, 0.25}
 
@@ -22,7 +21,7 @@ def catalog() -> Catalog:
 
 
 def validate(*args: str) -> tuple[int, dict[str, Any]]:
-    result = CliRunner().invoke(main, ["catalog", "validate", *args, "--format", "json"])
+    result = invoke(["catalog", "validate", *args, "--format", "json"])
     return result.exit_code, json.loads(result.stdout)
 
 

@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from clirun import invoke
 from conftest import ROOT
-from planner.cli import main
 from planner.problem import load_problem
 from planner.solve import solve
 from planner.verify import check_plan
@@ -67,38 +66,35 @@ def test_pruning_keeps_the_optimum(solved, path: Path) -> None:  # type: ignore[
 
 
 def test_cli_solve_json_then_check(tmp_path: Path) -> None:
-    runner = CliRunner()
     problem = str(ROOT / "problems" / "quickstart.yaml")
     plan_file = tmp_path / "plan.json"
-    result = runner.invoke(main, ["solve", problem, "--format", "json", "-o", str(plan_file)])
+    result = invoke(["solve", problem, "--format", "json", "-o", str(plan_file)])
     assert result.exit_code == 0, result.output
     data = json.loads(plan_file.read_text())
     assert data["schema_version"] == 1 and data["status"] == "optimal"
-    checked = runner.invoke(main, ["check", problem, str(plan_file)])
+    checked = invoke(["check", problem, str(plan_file)])
     assert checked.exit_code == 0 and "valid" in checked.output
-    again = runner.invoke(main, ["solve", problem, "--format", "json", "-o", str(plan_file)])
+    again = invoke(["solve", problem, "--format", "json", "-o", str(plan_file)])
     assert again.exit_code == 1 and "--force" in again.output
     assert json.loads(plan_file.read_text()) == data
 
 
 def test_json_output_is_deterministic() -> None:
-    runner = CliRunner()
     problem = str(ROOT / "problems" / "rag-platform.yaml")
-    first = runner.invoke(main, ["solve", problem, "--format", "json"])
-    second = runner.invoke(main, ["solve", problem, "--format", "json"])
+    first = invoke(["solve", problem, "--format", "json"])
+    second = invoke(["solve", problem, "--format", "json"])
     assert first.exit_code == 0
     assert first.stdout == second.stdout
 
 
 def test_check_rejects_a_tampered_plan(tmp_path: Path) -> None:
-    runner = CliRunner()
     problem = str(ROOT / "problems" / "quickstart.yaml")
-    result = runner.invoke(main, ["solve", problem, "--format", "json"])
+    result = invoke(["solve", problem, "--format", "json"])
     data = json.loads(result.stdout)
     data["allocations"][0]["instances"] -= 1
     data["allocations"][0]["cost_usd_per_month"] *= 0.5
     tampered = tmp_path / "tampered.json"
     tampered.write_text(json.dumps(data))
-    checked = runner.invoke(main, ["check", problem, str(tampered)])
+    checked = invoke(["check", problem, str(tampered)])
     assert checked.exit_code == 1
     assert "invalid" in checked.output and "cost" in checked.output

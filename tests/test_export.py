@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
+from clirun import invoke
 from planner.catalog import load_catalog
-from planner.cli import main
 from planner.export import TARGETS, ExportFile, export_plan, validate, write_folder
 from planner.export import writer as writer_module
 from planner.export.common import plan_id
@@ -301,20 +300,19 @@ def test_folder_is_written_atomically(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_cli_solve_then_export_end_to_end(tmp_path: Path) -> None:
     needs("kubernetes_validate")
-    runner = CliRunner()
     plan_file, deploy = tmp_path / "plan.json", tmp_path / "deploy"
-    solved = runner.invoke(main, ["solve", str(DEMO), "--format", "json", "-o", str(plan_file)])
+    solved = invoke(["solve", str(DEMO), "--format", "json", "-o", str(plan_file)])
     assert solved.exit_code == 0, solved.output
-    exported = runner.invoke(main, ["export", str(plan_file), "--to", "kubernetes", "-o", str(deploy),
+    exported = invoke(["export", str(plan_file), "--to", "kubernetes", "-o", str(deploy),
                                     "--validate"])
     assert exported.exit_code == 0, exported.output
     assert "valid:" in exported.output and "kubernetes-validate" in exported.output
     written = sorted(p.relative_to(deploy).as_posix() for p in deploy.rglob("*.yaml"))
     assert any(p.endswith("deployment-chat-1.yaml") for p in written)
     assert any("/nodepool-" in p for p in written)
-    again = runner.invoke(main, ["export", str(plan_file), "--to", "kubernetes", "-o", str(deploy)])
+    again = invoke(["export", str(plan_file), "--to", "kubernetes", "-o", str(deploy)])
     assert again.exit_code == 1 and "exists" in again.output and str(deploy) in again.output
-    forced = runner.invoke(main, ["export", str(plan_file), "--to", "vllm", "-o", str(deploy), "--force"])
+    forced = invoke(["export", str(plan_file), "--to", "vllm", "-o", str(deploy), "--force"])
     assert forced.exit_code == 0, forced.output
     assert all(p.suffix == ".sh" for p in deploy.iterdir())
 
@@ -328,7 +326,7 @@ def test_cli_bad_plan_file_is_one_clear_message(tmp_path: Path, content: str | N
     path = tmp_path / "plan.json"
     if content is not None:
         path.write_text(content)
-    result = CliRunner().invoke(main, ["export", str(path), "--to", "kserve", "-o", str(tmp_path / "out")])
+    result = invoke(["export", str(path), "--to", "kserve", "-o", str(tmp_path / "out")])
     assert result.exit_code == 1
     assert message in result.output and str(path) in result.output
     assert "Traceback" not in result.output

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
+from clirun import invoke
 from conftest import ROOT, SHARED_DATA
 from planner.catalog import Catalog, load_catalog
-from planner.cli import main
 from planner.importers import run_import
 from planner.importers.instances import expected_count
 
@@ -159,13 +158,12 @@ def test_expected_counts() -> None:
 def test_import_cli_then_solve_uses_imported_prices(tmp_path: Path) -> None:
     """Done-when: import a SkyPilot vms.csv, use it in a problem's catalogs, solve."""
     (tmp_path / "vms.csv").write_text((DATA / "skypilot_aws_v8.csv").read_text())
-    runner = CliRunner()
-    result = runner.invoke(main, ["catalog", "import", "--from", "skypilot", str(tmp_path / "vms.csv"),
+    result = invoke(["catalog", "import", "--from", "skypilot", str(tmp_path / "vms.csv"),
                                   "-o", str(tmp_path / "prices.yaml")])
     assert result.exit_code == 0, result.output
     assert "skipped: vms.csv:6: spot above on-demand" in result.stderr
     assert "10 rows read, 3 offers written, 5 skipped" in result.stderr
-    again = runner.invoke(main, ["catalog", "import", "--from", "skypilot", str(tmp_path / "vms.csv"),
+    again = invoke(["catalog", "import", "--from", "skypilot", str(tmp_path / "vms.csv"),
                                  "-o", str(tmp_path / "prices.yaml")])
     assert again.exit_code == 1 and "--force" in again.stderr
     problem = {
@@ -175,7 +173,7 @@ def test_import_cli_then_solve_uses_imported_prices(tmp_path: Path) -> None:
                        "tokens": {"prompt": 200, "output": 100}, "slo": {"ttft_ms": 2000, "tpot_ms": 100}}],
     }
     (tmp_path / "problem.yaml").write_text(yaml.safe_dump(problem, sort_keys=False))
-    solved = runner.invoke(main, ["solve", str(tmp_path / "problem.yaml"), "--format", "json"])
+    solved = invoke(["solve", str(tmp_path / "problem.yaml"), "--format", "json"])
     assert solved.exit_code == 0, solved.output
     plan = json.loads(solved.stdout)
     [allocation] = plan["allocations"]
@@ -186,16 +184,15 @@ def test_import_cli_then_solve_uses_imported_prices(tmp_path: Path) -> None:
 
 
 def test_import_errors_are_messages(tmp_path: Path) -> None:
-    runner = CliRunner()
-    missing = runner.invoke(main, ["catalog", "import", "--from", "azure", str(tmp_path / "nope.json"),
+    missing = invoke(["catalog", "import", "--from", "azure", str(tmp_path / "nope.json"),
                                    "-o", str(tmp_path / "out.yaml")])
     assert missing.exit_code == 1 and "not found" in missing.stderr and "Traceback" not in missing.output
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    broken = runner.invoke(main, ["catalog", "import", "--from", "gcp", str(bad),
+    broken = invoke(["catalog", "import", "--from", "gcp", str(bad),
                                   "-o", str(tmp_path / "o.yaml")])
     assert broken.exit_code == 1 and "not valid JSON" in broken.stderr
-    wrong = runner.invoke(main, ["catalog", "import", "--from", "skypilot", str(DATA / "azure_retail.json"),
+    wrong = invoke(["catalog", "import", "--from", "skypilot", str(DATA / "azure_retail.json"),
                                  "-o", str(tmp_path / "o.yaml")])
     assert wrong.exit_code == 1 and "not a SkyPilot catalog CSV" in wrong.stderr
     assert not (tmp_path / "o.yaml").exists()
