@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clirun import invoke
 
+from clirun import invoke
 from conftest import ROOT, SHARED_DATA
 from planner.audit import match_log, observed_problem
 from planner.errors import InputError

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clirun import invoke
 
+from clirun import invoke
 from conftest import tiny_problem
 from planner.diff import diff_plans
 from planner.explain import money

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clirun import invoke
 
+from clirun import invoke
 from conftest import ROOT, tiny_problem, write_problem
 from planner.explain import money
 from planner.frontier import Frontier, compute_frontier, knee_indices, spaced

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clirun import invoke
 
+from clirun import invoke
 from conftest import tiny_problem, write_problem
 from planner.diff import diff_plans
 from planner.diff_report import diff_report

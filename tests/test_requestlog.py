@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from clirun import invoke
 
+from clirun import invoke
 from conftest import ROOT
 from planner import requestlog
 from planner.errors import InputError

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from clirun import invoke
 
+from clirun import invoke
 from conftest import ROOT, tiny_problem, write_problem
 from planner.catalog import PricingMode
 from planner.errors import InputError
