@@ -12,15 +12,21 @@ rejections with reason `dominated`. Pricing modes of one offer share that choice
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
 from planner.catalog import Catalog, Offer, PricingMode, Variant
 from planner.performance import Estimate, estimate, measured_estimate, rescale
 from planner.problem import BatchWorkload, OnlineWorkload, Problem, ServingWorkload
+
+if TYPE_CHECKING:
+    from planner.enumeration import CandidateTable
 
 Workload = ServingWorkload
 BATCH_UTILISATION = 1.0
@@ -29,6 +35,9 @@ RESTART_HOURS_BATCH = 0.25
 """Work a batch instance loses per spot interruption (restart and the batch in flight)."""
 
 BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+CAPACITY_TOLERANCE = 1e-12
+"""A (tensor-parallel, batch) setting replaces the best so far only with more capacity than
+this (req/s); of equal ones the first in enumeration order is kept."""
 
 
 class Reason(str, Enum):
@@ -117,16 +126,129 @@ class Rejection:
     estimate: Estimate | None = None
 
 
-@dataclass(frozen=True)
+Item = TypeVar("Item", Candidate, Rejection)
+
+
+@dataclass
+class _Chunk(Generic[Item]):
+    """Consecutive items of one workload (`workload` set) or of any (`workload` None)."""
+
+    workload: str | None
+    length: int
+    load: Callable[[], Sequence[Item]]
+    items: Sequence[Item] | None = None
+
+    def get(self) -> Sequence[Item]:
+        if self.items is None:
+            self.items = self.load()
+        return self.items
+
+
+class Items(Sequence[Item]):
+    """Candidates or rejections in order, built one workload at a time when first read.
+
+    A large problem has millions of rejected configurations and far more candidates than
+    survive pruning; only the workloads something asks about are turned into objects. The
+    length is known without building anything. `items + other` appends (lazily)."""
+
+    def __init__(self, chunks: Sequence[_Chunk[Item]], table: CandidateTable | None = None
+                 ) -> None:
+        self._chunks = list(chunks)
+        self._ends = list(itertools.accumulate(chunk.length for chunk in self._chunks))
+        self.table = table
+        """The arrays behind the candidates, when they come from `build_candidates`."""
+        self._by_name: dict[str, list[int]] | None = None
+        self._loose: dict[str, list[Item]] | None = None
+
+    @classmethod
+    def of(cls, items: Sequence[Item]) -> Items[Item]:
+        return items if isinstance(items, Items) else cls([_Chunk(None, len(items), tuple,
+                                                                   tuple(items))])
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    @overload
+    def __getitem__(self, index: int) -> Item: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Item]: ...
+
+    def __getitem__(self, index: int | slice) -> Item | Sequence[Item]:
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("index out of range")
+        chunk = bisect.bisect_right(self._ends, index)
+        start = self._ends[chunk - 1] if chunk else 0
+        return self._chunks[chunk].get()[index - start]
+
+    def __iter__(self) -> Iterator[Item]:
+        for chunk in self._chunks:
+            yield from chunk.get()
+
+    def __add__(self, other: Sequence[Item]) -> Items[Item]:
+        items = tuple(other)
+        return Items([*self._chunks, _Chunk(None, len(items), tuple, items)], self.table)
+
+    def for_workload(self, name: str) -> list[Item]:
+        """This workload's items, in order."""
+        if self._by_name is None:
+            self._by_name = defaultdict(list)
+            for position, chunk in enumerate(self._chunks):
+                if chunk.workload is not None:
+                    self._by_name[chunk.workload].append(position)
+        if self._loose is None:
+            self._loose = defaultdict(list)
+            for chunk in self._chunks:
+                if chunk.workload is None:
+                    for item in chunk.get():
+                        self._loose[item.config.workload].append(item)
+        found: list[Item] = []
+        for position in self._by_name.get(name, ()):
+            found.extend(self._chunks[position].get())
+        return found + self._loose.get(name, [])
+
+
 class CandidateSet:
-    candidates: tuple[Candidate, ...]
-    rejections: tuple[Rejection, ...]
+    """Every workload's feasible candidates and rejected configurations, in enumeration order
+    (candidate `index` is its position in `candidates`)."""
+
+    def __init__(self, candidates: Sequence[Candidate], rejections: Sequence[Rejection]) -> None:
+        self._candidates: Items[Candidate] = Items.of(candidates)
+        self._rejections: Items[Rejection] = Items.of(rejections)
+
+    @property
+    def candidates(self) -> Items[Candidate]:
+        return self._candidates
+
+    @property
+    def rejections(self) -> Items[Rejection]:
+        return self._rejections
+
+    @property
+    def table(self) -> CandidateTable | None:
+        """The candidates as arrays (per workload profile), when built by `build_candidates`."""
+        return self._candidates.table
 
     def for_workload(self, name: str) -> list[Candidate]:
-        return [c for c in self.candidates if c.workload == name]
+        return self._candidates.for_workload(name)
+
+    def only(self, active: Sequence[int] | None) -> CandidateSet:
+        """The candidates with these indices (all when None), as their own set without
+        rejections: what the MIP needs, without building the others."""
+        if active is None:
+            return self
+        table = self._candidates.table
+        if table is None:
+            chosen = set(active)
+            return CandidateSet(tuple(c for c in self._candidates if c.index in chosen), ())
+        return CandidateSet(table.candidates_at(active), ())
 
     def rejections_for(self, name: str) -> list[Rejection]:
-        return [r for r in self.rejections if r.config.workload == name]
+        return self._rejections.for_workload(name)
 
 
 def instances_needed(rate_rps: float, capacity_rps: float, min_replicas: int,
@@ -260,35 +382,69 @@ def _best_setting(workload: Workload, catalog: Catalog, variant: Variant, offer:
         for batch in workload.batch_sizes or BATCH_SIZES:
             perf = performance_of(workload, catalog, variant, offer, tp, batch)
             if not perf.fits:
-                reject(Reason.memory, f"needs {perf.memory_needed_gb:.1f} GB > "
-                       f"{perf.memory_usable_gb:.1f} GB usable on {tp}x{offer.accelerator}",
-                       tp, batch, perf)
+                reject(Reason.memory, memory_detail(perf, tp, offer), tp, batch, perf)
                 continue
             slo_found = slo_problem(workload, perf)
             if slo_found:
                 reject(*slo_found, tp, batch, perf)
                 continue
             capacity = perf.throughput_rps * utilisation * (offer.count // tp)
-            if best is None or capacity > best[0] + 1e-12:
+            if best is None or capacity > best[0] + CAPACITY_TOLERANCE:
                 if best is not None:
-                    reject(Reason.dominated, f"less capacity than tp{tp} b{batch}", *best[1:])
+                    reject(Reason.dominated, dominated_detail(tp, batch), *best[1:])
                 best = (capacity, tp, batch, perf)
             else:
-                reject(Reason.dominated, f"less capacity than tp{best[1]} b{best[2]}", tp, batch,
-                       perf)
+                reject(Reason.dominated, dominated_detail(best[1], best[2]), tp, batch, perf)
     return best
 
 
+def memory_detail(perf: Estimate, tensor_parallel: int, offer: Offer) -> str:
+    return (f"needs {perf.memory_needed_gb:.1f} GB > {perf.memory_usable_gb:.1f} GB usable on "
+            f"{tensor_parallel}x{offer.accelerator}")
+
+
+def dominated_detail(tensor_parallel: int, batch: int) -> str:
+    """Why a (tensor-parallel, batch) setting lost to the one named."""
+    return f"less capacity than tp{tensor_parallel} b{batch}"
+
+
+def quota_detail(offer: Offer, blocked: int) -> str:
+    return f"one instance needs {offer.count} {offer.accelerator}, quota allows {blocked}"
+
+
+def no_price_detail(offer: Offer, mode: PricingMode) -> str:
+    return f"{offer.key} has no {mode.value} price"
+
+
+SPOT_NOT_ALLOWED = "max_spot_share is 0"
+
+
+def utilisation_of(problem: Problem, workload: Workload) -> float:
+    """Share of a replica's throughput that is planned: the cap online, saturated for batch."""
+    return (problem.performance.utilisation_cap if isinstance(workload, OnlineWorkload)
+            else BATCH_UTILISATION)
+
+
 def build_candidates(problem: Problem, catalog: Catalog) -> CandidateSet:
-    """Enumerate every configuration of every workload; keep the feasible, explain the rest."""
+    """Enumerate every configuration of every workload; keep the feasible, explain the rest.
+
+    Vectorised (`planner.enumeration`): the roofline of every setting of a workload shape is
+    evaluated as arrays, shared by the workloads of that shape, and candidates and rejections
+    become objects only when read. The result equals `reference_candidates` (tested)."""
+    from planner.enumeration import enumerate_candidates
+
+    return enumerate_candidates(problem, catalog)
+
+
+def reference_candidates(problem: Problem, catalog: Catalog) -> CandidateSet:
+    """The scalar reference for `build_candidates`: one `performance_of` call per setting."""
     candidates: list[Candidate] = []
     rejections: list[Rejection] = []
     modes = problem.allow.pricing
     offers = [offer for offer in catalog.offers if offer_allowed(problem, catalog, offer)]
     serving = [w for w in problem.workloads if isinstance(w, OnlineWorkload | BatchWorkload)]
     for workload, offer, variant in itertools.product(serving, offers, catalog.variants.values()):
-        utilisation = (problem.performance.utilisation_cap if isinstance(workload, OnlineWorkload)
-                       else BATCH_UTILISATION)
+        utilisation = utilisation_of(problem, workload)
         price_hint = cheapest_monthly(catalog, offer, modes)
 
         def reject(reason: Reason, detail: str, tp: int = offer.count, batch: int = 1,
@@ -308,8 +464,7 @@ def build_candidates(problem: Problem, catalog: Catalog) -> CandidateSet:
             continue
         blocked = quota_blocks(problem, catalog, offer)
         if blocked is not None:
-            reject(Reason.quota, f"one instance needs {offer.count} {offer.accelerator}, "
-                                 f"quota allows {blocked}")
+            reject(Reason.quota, quota_detail(offer, blocked))
             continue
         best = _best_setting(workload, catalog, variant, offer, utilisation, reject)
         if best is None:
@@ -319,11 +474,11 @@ def build_candidates(problem: Problem, catalog: Catalog) -> CandidateSet:
             config = Config(workload.name, offer, mode, variant.name, tp, batch)
             monthly = catalog.monthly_price(offer, mode)
             if monthly is None:
-                rejections.append(Rejection(config, Reason.no_price,
-                                            f"{offer.key} has no {mode.value} price", None, perf))
+                rejections.append(Rejection(config, Reason.no_price, no_price_detail(offer, mode),
+                                            None, perf))
             elif mode is PricingMode.spot and workload.max_spot_share == 0:
-                rejections.append(Rejection(config, Reason.spot_not_allowed,
-                                            "max_spot_share is 0", monthly, perf))
+                rejections.append(Rejection(config, Reason.spot_not_allowed, SPOT_NOT_ALLOWED,
+                                            monthly, perf))
             else:
                 usage, carbon = hourly_costs(problem, catalog, offer, mode)
                 candidates.append(Candidate(

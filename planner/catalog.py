@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import Field, ValidationError, model_validator
 
+from planner.catalog_contradictions import raise_self_contradictions
 from planner.errors import InputError, Issue
 from planner.schema import (
     HOURS_PER_MONTH,
@@ -267,9 +268,11 @@ def _parse_file(loaded: LoadedYaml) -> CatalogFile:
         raise InputError([loaded.issue((), "a catalog file must be a mapping with lists "
                                             "'accelerators', 'offers', 'models', 'variants'")])
     try:
-        return CatalogFile.model_validate(loaded.data)
+        parsed = CatalogFile.model_validate(loaded.data)
     except ValidationError as exc:
         raise InputError(issues_from_validation_error(exc, loaded, CatalogFile)) from None
+    raise_self_contradictions(loaded, parsed)
+    return parsed
 
 
 def load_catalog(entries: Iterable[str], relative_to: Path | None = None) -> Catalog:

@@ -109,6 +109,7 @@ def _register_subgroups() -> None:
     """Command groups that live in their own modules."""
     from planner.audit_commands import audit, profile
     from planner.catalog_commands import catalog
+    from planner.explain_commands import explain_command
     from planner.export_commands import export
     from planner.negotiate_commands import COMMANDS as NEGOTIATE_COMMANDS
 
@@ -116,6 +117,7 @@ def _register_subgroups() -> None:
     main.add_command(export)
     main.add_command(profile)
     main.add_command(audit)
+    main.add_command(explain_command)
     for command in NEGOTIATE_COMMANDS:
         main.add_command(command)
 

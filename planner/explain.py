@@ -6,13 +6,14 @@ Every figure here is recomputed from candidates and the plan's allocations, neve
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from planner.backends import Status
+from planner.budget_mode import requests_per_month
 from planner.candidates import Candidate, CandidateSet, Reason, Rejection
 from planner.catalog import Catalog, PricingMode
 from planner.costing import busy_by_period, peak_instances, standalone_cost
-from planner.formulation import quota_matches
+from planner.formulation import Formulation, quota_matches
 from planner.plan import Allocation
 from planner.problem import (
     AnyWorkload,
@@ -22,6 +23,7 @@ from planner.problem import (
     ServingWorkload,
     TrainingWorkload,
 )
+from planner.relaxations import RelaxationSearch, Resolver, smallest_relaxations
 from planner.schema import HOURS_PER_MONTH
 from planner.training import TrainingOption
 
@@ -98,13 +100,16 @@ def _cheapest_per_key(items: Iterable[tuple[tuple[str, ...], float, str]]
 
 def explain_workload(problem: Problem, catalog: Catalog, workload: ServingWorkload,
                      candidates: CandidateSet, mine: list[Allocation],
-                     allocations: tuple[Allocation, ...], plan_cost: float) -> list[str]:
+                     allocations: tuple[Allocation, ...], plan_cost: float,
+                     served: str | None = None) -> list[str]:
     """Runner-ups on other hardware and pricing modes, and why cheaper options lost.
-    `plan_cost` is the workload's cost in the plan, its share of committed pools included."""
+    `plan_cost` is the workload's cost in the plan, its share of committed pools included;
+    `served` what the plan serves when it is not the whole demand (alternatives are still
+    costed for the whole demand)."""
     options = candidates.for_workload(workload.name)
     standalone = [(standalone_cost(problem, workload, c), c) for c in options
                   if not (c.mode is PricingMode.spot and workload.max_spot_share < 1)]
-    lines = [f"plan: {money(plan_cost)}/month for {demand_text(workload)} "
+    lines = [f"plan: {money(plan_cost)}/month for {served or demand_text(workload)} "
              f"from {len(options)} feasible configurations"]
     chosen_accelerators = {a.accelerator for a in mine}
     runner_ups = _cheapest_per_key(
@@ -205,9 +210,12 @@ def nearest_misses(workload: AnyWorkload, rejections: list[Rejection]) -> list[s
 
 
 def diagnose(problem: Problem, catalog: Catalog, candidates: CandidateSet, status: Status,
-             resolve: Callable[[Problem], float | None] | None = None,
-             training: tuple[TrainingOption, ...] = ()) -> list[str]:
-    """Why there is no plan: per-workload dead ends first, then coupled limits."""
+             training: tuple[TrainingOption, ...] = (), *,
+             formulation: Formulation | None = None, resolver: Resolver | None = None
+             ) -> list[str]:
+    """Why there is no plan: per-workload dead ends first, then coupled limits. With the MIP
+    (`formulation`) and a way to re-solve (`resolver`), the smallest changes that each admit a
+    plan (`planner.relaxations`); without, the shared limits and a lower bound on the cost."""
     if status is Status.no_solution:
         return ["time limit reached before any plan was found; raise --time-limit"]
     if status is Status.error:
@@ -239,19 +247,61 @@ def diagnose(problem: Problem, catalog: Catalog, candidates: CandidateSet, statu
                    for w in problem.workloads if not isinstance(w, TrainingWorkload))
     cheapest += sum(min(o.cost_usd_per_month for o in training if o.workload == w.name)
                     for w in problem.workloads if isinstance(w, TrainingWorkload))
-    if problem.budget_usd_per_month is not None:
-        unbudgeted = resolve(problem.model_copy(update={"budget_usd_per_month": None})) \
-            if resolve else None
-        floor = unbudgeted if unbudgeted is not None else cheapest
-        lines.append(f"  budget {money(problem.budget_usd_per_month)}/month; the least cost that "
-                     f"meets every SLO is {money(floor)}/month "
-                     f"(raise the budget by {money(max(0.0, floor - problem.budget_usd_per_month))})")
+    search = None
+    if formulation is not None and resolver is not None:
+        search = RelaxationSearch(problem, catalog, candidates, formulation, resolver)
+    budget = problem.budget_usd_per_month
+    if budget is not None:
+        least = search.budget() if search is not None else None
+        if least is not None:
+            lines.append(f"  budget {money(budget)}/month; the least cost that meets every SLO "
+                         f"is {money(least)}/month (raise the budget by "
+                         f"{money(max(0.0, least - budget))})")
+        elif search is not None and "budget" in search.not_enough:
+            lines.append(f"  budget {money(budget)}/month; other limits conflict too: without "
+                         f"any budget there is still no plan (the workloads alone cost at least "
+                         f"{money(cheapest)}/month)")
+        else:
+            lines.append(f"  budget {money(budget)}/month; the workloads alone cost at least "
+                         f"{money(cheapest)}/month")
+    if search is not None:
+        return lines + [f"  {line}" for line in smallest_relaxations(search)]
     for number, quota in enumerate(problem.quotas):
         what = " ".join(part for part in (quota.accelerator, quota.provider, quota.region) if part)
         lines.append(f"  quota[{number}] {what}: max {quota.max_accelerators} accelerators")
     if any(getattr(w, "max_spot_share", 1) < 1 for w in problem.workloads):
         lines.append("  spot shares are capped for some workloads")
     return lines
+
+
+def served_text(workload: OnlineWorkload, admitted: tuple[float, ...]) -> str | None:
+    """`4.808 of 6 req/s admitted` when the plan serves less than the whole demand."""
+    periods = len(admitted) or 1
+    if requests_per_month(admitted, periods) >= \
+            requests_per_month(workload.rates(periods), periods) * (1 - 1e-9):
+        return None
+    return f"{max(admitted):.4g} of {demand_text(workload)} admitted"
+
+
+def admission_text(workload: OnlineWorkload, admitted: tuple[float, ...]
+                   ) -> list[str]:
+    """budget_mode serve_most_value: how much of the workload's demand the plan serves."""
+    periods = len(admitted) or 1
+    rates = workload.rates(periods)
+    asked, served = requests_per_month(rates, periods), requests_per_month(admitted, periods)
+    if served >= asked * (1 - 1e-9):
+        return [f"admitted: the whole demand ({demand_text(workload)})"]
+    order = f"priority {workload.priority}"
+    if workload.value_usd_per_1k_requests is not None:
+        order += f", ${workload.value_usd_per_1k_requests:g} per 1,000 requests"
+    if len(set(rates)) == 1:
+        amount = (f"admitted {admitted[0]:.4g} of {rates[0]:g} req/s ({served / asked:.0%}), "
+                  f"{rates[0] - admitted[0]:.4g} req/s shed")
+    else:
+        amount = (f"admitted {served / asked:.0%} of the requests (at most {max(admitted):.4g} "
+                  f"of {max(rates):g} req/s in an hour), {asked - served:,.0f} requests/month shed")
+    return [f"{amount}: the budget and quotas do not cover every workload's whole demand, so "
+            f"demand of higher priority and value is served first ({order})"]
 
 
 def explain_training(workload: TrainingWorkload, options: list[TrainingOption],

@@ -11,7 +11,12 @@ Variables
   variant[w,v]  binary: workload w runs model variant v (only when w has a choice)
   prepare[m,v]  binary: variant v of model m is produced (only when that costs a one-time run)
   train[k]      binary: a training workload runs option k (offer, pricing, accelerator count)
-Constraint groups: see `GROUPS`.
+  admit[w]      binary, budget_mode serve_most_value only: online workload w is served at all
+  served[w,p]   continuous, serve_most_value only: the request rate of w served in period p
+                (0 to its demand), standing in for the demand on the demand rows
+Constraint groups: see `GROUPS`. Rows that express a limit of the problem file carry a `RowTag`
+(which limit, whose, and how the row's right-hand side moves with it), so that sensitivity and
+infeasibility diagnosis can read duals and add elastic variables by limit.
 Objective: monthly cost of busy on-demand/spot hours, new committed pools, owned servers'
 busy energy, carbon, and training runs and variant preparation spread over the horizon.
 
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from planner.candidates import Candidate, CandidateSet, instances_needed
@@ -45,6 +51,8 @@ GROUPS = {
     "one_run": "each training workload runs exactly one option",
     "quota": "accelerators held within each quota, in every period",
     "budget": "monthly cost within the budget",
+    "admit": "served rate within the demand, and only of an admitted workload (serve_most_value)",
+    "value_floor": "value served at higher priorities kept while lower ones are optimised",
 }
 IDLE_TIE_BREAK = 1e-9
 """Cost per busy hour, relative to the pool fee, on committed instances that are otherwise
@@ -86,6 +94,24 @@ def preparation_usd_per_month(problem: Problem, catalog: Catalog, model: str, va
 
 
 @dataclass(frozen=True)
+class RowTag:
+    """The problem-file limit a row expresses.
+
+    `limit` is one of budget, quota, spot_share, min_replicas, demand; `subject` the workload
+    name, the quota's number, or "" for the budget; `period` the period (or batch day) the row
+    is about. Relaxing the limit by one unit (a dollar, an accelerator, a replica, a request/s,
+    1 % of a batch job) moves the row's bound by `scale`, times the value of the `choice`
+    column (the binary the need is written against) when there is one.
+    """
+
+    limit: str
+    subject: str
+    period: int = 0
+    choice: int | None = None
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
 class Formulation:
     model: LinearModel
     periods: int
@@ -99,6 +125,21 @@ class Formulation:
     train_column: dict[int, int]
     true_cost: dict[int, float] = field(default_factory=dict)
     """Column -> monthly cost per unit without the idle tie-break."""
+    row_tags: dict[int, RowTag] = field(default_factory=dict)
+    """Row index -> the limit it expresses (rows of the limits a user can relax)."""
+    served_column: dict[tuple[str, int], int] = field(default_factory=dict)
+    """serve_most_value: (online workload, period) -> its served-rate column."""
+    admit_column: dict[str, int] = field(default_factory=dict)
+    """serve_most_value: online workload -> its `admit` binary."""
+    uncapped_upper: dict[int, float] = field(default_factory=dict)
+    """Column -> its upper bound before a quota capped it (columns a quota capped only)."""
+
+    def limit_rows(self) -> dict[tuple[str, str], list[int]]:
+        """(limit, subject) -> the rows that express it, in row order."""
+        rows: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for index, tag in sorted(self.row_tags.items()):
+            rows[(tag.limit, tag.subject)].append(index)
+        return dict(rows)
 
 
 class _Builder:
@@ -117,7 +158,21 @@ class _Builder:
         self.prepare: dict[tuple[str, str], int] = {}
         self.train: dict[int, int] = {}
         self.true_cost: dict[int, float] = {}
+        self.tags: dict[int, RowTag] = {}
+        self.uncapped: dict[int, float] = {}
+        self.served: dict[tuple[str, int], int] = {}
+        self.admit: dict[str, int] = {}
         self.offers = {c.config.offer.key: c.config.offer for c in pool}
+
+    def upper_of(self, column: int) -> float:
+        """A column's upper bound before quotas capped it."""
+        return self.uncapped.get(column, self.model.upper[column])
+
+    def add_row(self, group: str, name: str, terms: dict[int, float], lower: float = -math.inf,
+                upper: float = math.inf, tag: RowTag | None = None) -> None:
+        if tag is not None:
+            self.tags[len(self.model.rows)] = tag
+        self.model.add_row(group, name, terms, lower, upper)
 
     def column(self, name: str, upper: float, integer: bool, cost: float,
                solver_cost: float | None = None) -> int:
@@ -147,9 +202,11 @@ class _Builder:
                 upper = self.use_upper(workload, candidate, period)
                 if upper <= 0:
                     continue
-                self.use[(candidate.index, period)] = self.column(
+                self.use[(candidate.index, period)] = column = self.column(
                     f"use[{workload.name},{candidate.index},{period}]", min(upper, cap),
                     isinstance(workload, OnlineWorkload), cost, solver_cost)
+                if cap < upper:
+                    self.uncapped[column] = upper
 
     def active_periods(self, workload: OnlineWorkload | BatchWorkload) -> list[int]:
         if isinstance(workload, OnlineWorkload):
@@ -176,12 +233,13 @@ class _Builder:
         for key in sorted(members, key=lambda k: (k[0], k[1].value)):
             offer = self.offers.get(key[0]) or next(o for o in self.catalog.offers if o.key == key[0])
             monthly = self.catalog.monthly_price(offer, key[1]) or 0.0
-            peak_use = max((sum(self.model.upper[self.use[(c.index, p)]] for c in members[key]
-                                if (c.index, p) in self.use) for p in range(self.periods)),
-                           default=0.0)
+            peak_use = self.peak_use(members[key], self.model.upper.__getitem__)
+            uncapped_peak = self.peak_use(members[key], self.upper_of)
             upper = min(math.ceil(peak_use - 1e-9), self.quota_cap(offer, offer.count))
             self.pools[key] = self.column(f"pool[{key[0]},{key[1].value}]", max(0, upper), True,
                                           monthly)
+            if math.ceil(uncapped_peak - 1e-9) > upper:
+                self.uncapped[self.pools[key]] = math.ceil(uncapped_peak - 1e-9)
             for period in range(self.periods):
                 terms = {self.use[(c.index, period)]: 1.0 for c in members[key]
                          if (c.index, period) in self.use}
@@ -189,6 +247,11 @@ class _Builder:
                     terms[self.pools[key]] = -1.0
                     self.model.add_row("pool", f"pool[{key[0]},{key[1].value},{period}]", terms,
                                        upper=float(self.existing.get(key, 0)))
+
+    def peak_use(self, members: list[Candidate], bound: Callable[[int], float]) -> float:
+        """The most instances of a pool's members busy in one period, at their bounds."""
+        return max((sum(bound(self.use[(c.index, p)]) for c in members if (c.index, p) in self.use)
+                    for p in range(self.periods)), default=0.0)
 
     def add_training(self) -> None:
         by_workload: dict[str, list[TrainingOption]] = defaultdict(list)
@@ -207,15 +270,25 @@ class _Builder:
         variants = sorted({c.config.variant for c in options})
         prepared = [v for v in variants
                     if preparation_usd_per_month(self.problem, self.catalog, workload.model, v) > 0]
+        admit = self.admit.get(workload.name)
         if len(variants) == 1:
             for variant in prepared:  # no choice: the one variant must be prepared
-                self.prepare_column(workload.model, variant, lower=1)
+                if admit is None:
+                    self.prepare_column(workload.model, variant, lower=1)
+                else:  # ... if the workload is served at all
+                    self.add_row("prepare_link", f"prepare_link[{workload.name},{variant}]",
+                                 {admit: 1.0, self.prepare_column(workload.model, variant): -1.0},
+                                 upper=0.0)
             return
         for variant in variants:
             self.variants[(workload.name, variant)] = self.model.add_variable(
                 f"variant[{workload.name},{variant}]", 0, 1, True, 0.0)
-        self.model.add_row("one_variant", f"one_variant[{workload.name}]",
-                           {self.variants[(workload.name, v)]: 1.0 for v in variants}, 1.0, 1.0)
+        chosen = {self.variants[(workload.name, v)]: 1.0 for v in variants}
+        if admit is None:
+            self.add_row("one_variant", f"one_variant[{workload.name}]", chosen, 1.0, 1.0)
+        else:  # no variant (and so no instance) for a workload that is shed entirely
+            self.add_row("one_variant", f"one_variant[{workload.name}]", {**chosen, admit: -1.0},
+                         0.0, 0.0)
         for variant in variants:
             choice = self.variants[(workload.name, variant)]
             for candidate in options:  # one row per column: tighter than one per period
@@ -253,38 +326,82 @@ class _Builder:
                  [c for c in options if c.config.variant == v]) for v in variants]
 
     def add_covering(self, group: str, name: str, terms: dict[int, float], need: float,
-                     choice: int | None) -> None:
+                     choice: int | None, tag: RowTag | None = None) -> None:
         """terms >= need, or terms >= need x variant[w,v] when the variant is a choice."""
+        if tag is not None:
+            tag = RowTag(tag.limit, tag.subject, tag.period, choice, tag.scale)
         if choice is None:
-            self.model.add_row(group, name, terms, lower=need)
+            self.add_row(group, name, terms, lower=need, tag=tag)
         else:
-            self.model.add_row(group, name, {**terms, choice: -need}, lower=0.0)
+            self.add_row(group, name, {**terms, choice: -need}, lower=0.0, tag=tag)
 
     def add_online_rows(self, workload: OnlineWorkload, options: list[Candidate]) -> None:
+        if workload.name in self.admit:
+            self.add_admitted_rows(workload, options)
+            return
         rates = workload.rates(self.periods)
-        share = workload.max_spot_share
+        name = workload.name
         for label, choice, members in self.variant_groups(workload, options):
             for period, rate in enumerate(rates):
                 here = [c for c in members if (c.index, period) in self.use]
                 if rate > 0:
                     # an instance never needs to count for more than the demand (integer counts)
-                    self.add_covering("demand", f"demand[{workload.name},{period}{label}]",
+                    self.add_covering("demand", f"demand[{name},{period}{label}]",
                                       {self.use[(c.index, period)]: min(c.capacity_rps, rate)
-                                       for c in here}, rate, choice)
+                                       for c in here}, rate, choice, RowTag("demand", name, period))
                     if here:  # each instance serves at most the best capacity: a count cut
-                        least = math.ceil(rate / max(c.capacity_rps for c in here) - 1e-9)
-                        self.add_covering("demand", f"instances[{workload.name},{period}{label}]",
+                        best = max(c.capacity_rps for c in here)
+                        self.add_covering("demand", f"instances[{name},{period}{label}]",
                                           {self.use[(c.index, period)]: 1.0 for c in here},
-                                          float(least), choice)
-                if share < 1 and any(c.mode is PricingMode.spot for c in here):
-                    self.model.add_row("spot_share", f"spot_share[{workload.name},{period}{label}]", {
-                        self.use[(c.index, period)]: c.capacity_rps * (
-                            (1 - share) if c.mode is PricingMode.spot else -share)
-                        for c in here}, upper=0.0)
+                                          float(math.ceil(rate / best - 1e-9)), choice,
+                                          RowTag("demand", name, period, scale=1 / best))
+                self.add_spot_share(workload, here, period, label)
                 if workload.min_replicas > 0:
-                    self.add_covering("min_replicas", f"min_replicas[{workload.name},{period}{label}]",
+                    self.add_covering("min_replicas", f"min_replicas[{name},{period}{label}]",
                                       {self.use[(c.index, period)]: float(c.config.replicas_per_instance)
-                                       for c in here}, float(workload.min_replicas), choice)
+                                       for c in here}, float(workload.min_replicas), choice,
+                                      RowTag("min_replicas", name, period))
+
+    def add_spot_share(self, workload: OnlineWorkload, here: list[Candidate], period: int,
+                       label: str) -> None:
+        share = workload.max_spot_share
+        if share < 1 and any(c.mode is PricingMode.spot for c in here):
+            self.add_row("spot_share", f"spot_share[{workload.name},{period}{label}]", {
+                self.use[(c.index, period)]: c.capacity_rps * (
+                    (1 - share) if c.mode is PricingMode.spot else -share)
+                for c in here}, upper=0.0, tag=RowTag("spot_share", workload.name, period))
+
+    def add_admission(self, workload: OnlineWorkload) -> None:
+        """serve_most_value: the workload's admit binary and served rate per period."""
+        name = workload.name
+        self.admit[name] = self.model.add_variable(f"admit[{name}]", 0, 1, True, 0.0)
+        for period, rate in enumerate(workload.rates(self.periods)):
+            if rate > 0:
+                column = self.model.add_variable(f"served[{name},{period}]", 0, rate, False, 0.0)
+                self.served[(name, period)] = column
+                self.add_row("admit", f"admit[{name},{period}]",
+                             {column: 1.0, self.admit[name]: -rate}, upper=0.0)
+
+    def add_admitted_rows(self, workload: OnlineWorkload, options: list[Candidate]) -> None:
+        """Demand and replica rows against the served rate, over all variants at once (the
+        variant links keep the other variants' instances at 0)."""
+        name = workload.name
+        rates = workload.rates(self.periods)
+        for period, rate in enumerate(rates):
+            here = [c for c in options if (c.index, period) in self.use]
+            served = self.served.get((name, period))
+            if served is not None:
+                self.add_row("demand", f"demand[{name},{period}]",
+                             {**{self.use[(c.index, period)]: min(c.capacity_rps, rate)
+                                 for c in here}, served: -1.0}, lower=0.0)
+            for label, _, members in self.variant_groups(workload, options):
+                self.add_spot_share(workload, [c for c in members if (c.index, period) in self.use],
+                                    period, label)
+            if workload.min_replicas > 0:
+                self.add_row("min_replicas", f"min_replicas[{name},{period}]", {
+                    **{self.use[(c.index, period)]: float(c.config.replicas_per_instance)
+                       for c in here}, self.admit[name]: -float(workload.min_replicas)},
+                    lower=0.0, tag=RowTag("min_replicas", name, period, self.admit[name]))
 
     def add_batch_rows(self, workload: BatchWorkload, options: list[Candidate]) -> None:
         share = workload.max_spot_share
@@ -294,11 +411,13 @@ class _Builder:
                 here = [(c, p) for c in members for p in periods if (c.index, p) in self.use]
                 self.add_covering("batch_demand", f"batch_demand[{workload.name},{day}{label}]",
                                   {self.use[(c.index, p)]: c.capacity_rps * 3600 for c, p in here},
-                                  workload.requests_per_day, choice)
+                                  workload.requests_per_day, choice,
+                                  RowTag("demand", workload.name, day,
+                                         scale=workload.requests_per_day / 100))
                 if share < 1 and any(c.mode is PricingMode.spot for c, _ in here):
-                    self.model.add_row("spot_share", f"spot_share[{workload.name},day{day}{label}]", {
+                    self.add_row("spot_share", f"spot_share[{workload.name},day{day}{label}]", {
                         self.use[(c.index, p)]: (1 - share) if c.mode is PricingMode.spot else -share
-                        for c, p in here}, upper=0.0)
+                        for c, p in here}, upper=0.0, tag=RowTag("spot_share", workload.name, day))
 
     # -- shared rows -------------------------------------------------------------------------
 
@@ -319,8 +438,9 @@ class _Builder:
                             and quota_matches(quota, self.catalog, candidate):
                         terms[column] = terms.get(column, 0.0) + candidate.accelerators
                 if terms or held:
-                    self.model.add_row("quota", f"quota[{number},{period}]", terms,
-                                       upper=float(quota.max_accelerators - held))
+                    self.add_row("quota", f"quota[{number},{period}]", terms,
+                                 upper=float(quota.max_accelerators - held),
+                                 tag=RowTag("quota", str(number), period))
 
     def offer_count(self, key: str) -> int:
         offer = self.offers.get(key) or next(o for o in self.catalog.offers if o.key == key)
@@ -335,13 +455,17 @@ class _Builder:
         if budget is None:
             return
         terms = {col: cost for col, cost in self.true_cost.items() if cost}
-        self.model.add_row("budget", "budget", terms, upper=budget)
+        self.add_row("budget", "budget", terms, upper=budget, tag=RowTag("budget", ""))
 
 
 def formulate(problem: Problem, catalog: Catalog, candidates: CandidateSet,
               active: tuple[int, ...] | None = None,
-              training: tuple[TrainingOption, ...] = ()) -> Formulation:
-    """The MIP over the `active` candidates (default: all) and the training options."""
+              training: tuple[TrainingOption, ...] = (), shed: bool = False) -> Formulation:
+    """The MIP over the `active` candidates (default: all) and the training options.
+
+    `shed`: online demand may be served in part (budget_mode serve_most_value): the demand
+    rows cover a served-rate column instead of the rate; the objective stays the cost (the
+    value of what is served is the caller's to weigh, see `planner.budget_mode`)."""
     chosen = set(active) if active is not None else None
     pool = [c for c in candidates.candidates if chosen is None or c.index in chosen]
     build = _Builder(problem, catalog, pool, training)
@@ -354,6 +478,9 @@ def formulate(problem: Problem, catalog: Catalog, candidates: CandidateSet,
     build.add_pools()
     build.add_training()
     used = {index for index, _ in build.use}
+    if shed:
+        for workload in problem.online():
+            build.add_admission(workload)
     for workload in serving:
         options = [c for c in by_workload[workload.name] if c.index in used]
         build.add_variant_choice(workload, options)
@@ -365,4 +492,4 @@ def formulate(problem: Problem, catalog: Catalog, candidates: CandidateSet,
     build.add_budget()
     return Formulation(build.model, build.periods, build.hours, build.use, build.pools,
                        build.existing, build.variants, build.prepare, build.train,
-                       build.true_cost)
+                       build.true_cost, build.tags, build.served, build.admit, build.uncapped)

@@ -10,6 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 INFINITY = float("inf")
+SPREAD_ROW_RATIO = 1e10
+"""A row whose largest |coefficient| is this many times its smallest is "spread": solvers'
+row scaling and presolve break on such rows (a budget row with $7.3e-4 and $7.3e11 per month,
+from a $1e-6/h and a $1e9/h offer: HiGHS's presolve looped without end, CBC's LP declared the
+problem infeasible), so the backends switch those steps off for it (see `highs.py`, `cbc.py`).
+The planner's own rows reach 3.6e7 (the unpruned rag-platform budget row), well below."""
 
 
 @dataclass
@@ -61,6 +67,20 @@ class LinearModel:
 
     def row_activity(self, row: Row, values: list[float]) -> float:
         return sum(c * values[i] for i, c in zip(row.indices, row.coefficients, strict=True))
+
+    def widest_row_ratio(self) -> float:
+        """The largest max |coefficient| / min |coefficient| over the rows (1 if none)."""
+        widest = 1.0
+        for row in self.rows:
+            magnitudes = [abs(c) for c in row.coefficients if c]
+            if magnitudes:
+                widest = max(widest, max(magnitudes) / min(magnitudes))
+        return widest
+
+    @property
+    def has_spread_rows(self) -> bool:
+        """Some row's coefficients span `SPREAD_ROW_RATIO` or more."""
+        return self.widest_row_ratio() >= SPREAD_ROW_RATIO
 
     def objective(self, values: list[float]) -> float:
         return self.objective_offset + sum(c * v for c, v in zip(self.cost, values, strict=True))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,12 +20,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def reports_errors(command: F) -> F:
-    """Turn our errors into one message on stderr and exit code 1, never a traceback."""
+    """Turn our errors into one message on stderr and exit code 1, never a traceback; our
+    warnings (`NumericsWarning`) become `warning: ...` lines on stderr."""
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            with _plain_warnings():
+                return command(*args, **kwargs)
         except PlanError as exc:
             click.echo(str(exc) if isinstance(exc, InputError) else f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
@@ -32,6 +36,25 @@ def reports_errors(command: F) -> F:
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def _plain_warnings() -> Iterator[None]:
+    from planner.numerics import NumericsWarning
+
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], *rest: Any, **named: Any
+                 ) -> None:
+            if issubclass(category, NumericsWarning):
+                click.echo(f"warning: {message}", err=True)
+            else:
+                shown(message, category, *rest, **named)
+
+        warnings.showwarning = show
+        warnings.simplefilter("default", NumericsWarning)  # once per run, even if re-solved
+        yield
 
 
 def emit(text: str, output: Path | None, force: bool) -> None:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from planner.catalog import Accelerator, Model, Precision, Variant
 
 GB = 1e9
@@ -182,3 +184,77 @@ def rescale(base: Estimate, ttft_factor: float, tpot_factor: float, throughput_f
     return replace(base, ttft_ms=ttft, tpot_ms=tpot,
                    e2e_ms=ttft + (base.e2e_ms - base.ttft_ms) / base.tpot_ms * tpot,
                    throughput_rps=base.throughput_rps * throughput_factor, source=source)
+
+
+@dataclass(frozen=True)
+class SettingArrays:
+    """Per-setting inputs of the roofline, one entry per (accelerator x count, variant, batch).
+
+    Arrays of equal length; `estimate_arrays` evaluates the same expressions as `estimate`, in
+    the same order of floating-point operations, so every entry equals the scalar result."""
+
+    count: np.ndarray
+    """Accelerators per replica (tensor-parallel degree), int."""
+    batch: np.ndarray
+    """Batch size, int."""
+    peak_flops: np.ndarray
+    """`peak_flops(accelerator, variant)` per setting."""
+    bandwidth_gb_s: np.ndarray
+    memory_gb: np.ndarray
+    mfu: np.ndarray
+    mbu: np.ndarray
+    step_overhead_ms: np.ndarray
+    tp_overhead_ms_per_layer: np.ndarray
+    weight_bytes_per_param: np.ndarray
+    bandwidth_efficiency: np.ndarray
+
+
+@dataclass(frozen=True)
+class EstimateArrays:
+    """`Estimate` fields for many settings at once (roofline)."""
+
+    ttft_ms: np.ndarray
+    tpot_ms: np.ndarray
+    e2e_ms: np.ndarray
+    throughput_rps: np.ndarray
+    memory_needed_gb: np.ndarray
+    memory_usable_gb: np.ndarray
+
+    @property
+    def fits(self) -> np.ndarray:
+        return np.asarray(self.memory_needed_gb <= self.memory_usable_gb)
+
+
+def estimate_arrays(model: Model, settings: SettingArrays, prompt: int, output: int
+                    ) -> EstimateArrays:
+    """`estimate` for every setting: the roofline vectorised, bit-for-bit equal to the scalar
+    function (each expression keeps the scalar's operand order; the exact integer attention
+    FLOPs are computed as Python integers, as the scalar code does)."""
+    params = model.params_b * 1e9
+    count, batch = settings.count, settings.batch
+    weights = model.params_b * settings.weight_bytes_per_param  # weight_gb
+    bandwidth = count * settings.bandwidth_gb_s * GB * settings.mbu * settings.bandwidth_efficiency
+    flops_per_second = count * settings.peak_flops * settings.mfu
+    overhead = settings.step_overhead_ms + np.where(
+        count > 1, settings.tp_overhead_ms_per_layer * model.layers, 0.0)
+    # 2 L b p^2 d is an exact integer in the scalar code (no int64 overflow here either)
+    attention = {b: float(2 * model.layers * b * prompt**2 * model.hidden)
+                 for b in np.unique(batch).tolist()}
+    attention_flops = np.array([attention[b] for b in batch.tolist()], dtype=float)
+    prefill_flops = 2 * params * batch * prompt + attention_flops
+    prefill_s = np.maximum(prefill_flops / flops_per_second, (weights * GB) / bandwidth)
+    ttft = prefill_s * 1e3 + overhead
+    context = prompt + output / 2
+    kv = kv_bytes_per_token(model)
+    decode_compute_s = 2 * params * batch / flops_per_second
+    decode_memory_s = (weights * GB + batch * context * kv) / bandwidth
+    tpot = np.maximum(decode_compute_s, decode_memory_s) * 1e3 + overhead
+    e2e = ttft + output * tpot
+    return EstimateArrays(
+        ttft_ms=ttft,
+        tpot_ms=tpot,
+        e2e_ms=e2e,
+        throughput_rps=batch / (e2e / 1e3),
+        memory_needed_gb=weights + batch * (prompt + output) * kv / GB,
+        memory_usable_gb=count * settings.memory_gb * MEMORY_UTILISATION,
+    )

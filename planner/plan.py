@@ -88,6 +88,13 @@ class WorkloadResult:
     kind: str = "online"
     prompt_tokens: int = 0
     output_tokens: int = 0
+    admitted_rps_by_period: tuple[float, ...] = ()
+    """budget_mode serve_most_value: the request rate served in each period of the plan's
+    grid (the rest is shed); empty when the whole demand is served."""
+    shed_requests_per_month: float = 0.0
+    """Requests a month not served (budget_mode serve_most_value)."""
+    value_usd_per_month: float | None = None
+    """What the served requests are worth (value_usd_per_1k_requests), when given."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,12 @@ class Plan:
     diagnosis: tuple[str, ...] = ()
     periods: int = 1
     commitments: tuple[CommitmentResult, ...] = ()
+    budget_mode: str | None = None
+    """`serve_most_value` when the problem asks to shed demand that the limits cannot cover
+    (see `WorkloadResult.admitted_rps_by_period`); None for the default, every demand served
+    or no plan."""
+    value_usd_per_month: float | None = None
+    """serve_most_value with values given: what the admitted requests are worth a month."""
     solve_seconds: float = field(default=0.0, compare=False)
     schema_version: int = SCHEMA_VERSION
 

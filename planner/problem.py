@@ -10,10 +10,19 @@ are always rejected.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, ValidationError, field_validator, model_validator
+from pydantic import (
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from planner.catalog import (
     CATALOG_ROOT,
@@ -67,6 +76,7 @@ HOURS_PER_DAY = 24
 HOURS_PER_WEEK = 168
 
 
+@lru_cache(maxsize=1024)
 def shape_profile(shape: str, peak: float, trough_fraction: float) -> tuple[float, ...]:
     """24 hourly rates of a named shape: `business-hours` is the peak from 09:00 to 18:00 and
     the trough otherwise; `diurnal` a cosine from the trough at 04:00 to the peak at 16:00."""
@@ -117,6 +127,12 @@ class OnlineWorkload(WorkloadBase):
         default=None, description="Batch sizes the serving stack may use; default 1 to 256."
     )
     measured: tuple[Measurement, ...] = ()
+    priority: int = Field(default=0, ge=-1_000_000, le=1_000_000, description=(
+        "With budget_mode serve_most_value: demand of a higher priority is served before any "
+        "of a lower one."))
+    value_usd_per_1k_requests: NonNegativeFloat | None = Field(default=None, description=(
+        "With budget_mode serve_most_value: what 1,000 served requests are worth; within a "
+        "priority, the most valuable demand is served first."))
 
     @field_validator("rate_rps", mode="before")
     @classmethod
@@ -285,6 +301,11 @@ class Problem(Strict):
     catalogs: tuple[str, ...] = ("default",)
     allow: Allow = Allow()
     budget_usd_per_month: PositiveFloat | None = None
+    budget_mode: Literal["meet_all", "serve_most_value"] = Field(
+        default="meet_all", description=(
+            "meet_all: every workload's whole demand or no plan. serve_most_value: when the "
+            "budget (or a quota) cannot cover every online workload's demand, serve the most "
+            "valuable part (by priority, then value_usd_per_1k_requests) and shed the rest."))
     quotas: tuple[Quota, ...] = ()
     commitments: tuple[Commitment, ...] = ()
     carbon_usd_per_tonne: NonNegativeFloat | None = Field(
@@ -311,6 +332,24 @@ class Problem(Strict):
         if duplicates:
             raise ValueError(f"workload names must be unique (repeated: {', '.join(duplicates)})")
         return self
+
+    @field_validator("budget_mode")
+    @classmethod
+    def _budget_to_serve(cls, mode: str, info: ValidationInfo) -> str:
+        if mode == "serve_most_value" and info.data.get("budget_usd_per_month") is None:
+            raise ValueError("serve_most_value needs budget_usd_per_month")
+        return mode
+
+    @field_validator("workloads")
+    @classmethod
+    def _values_all_or_none(cls, workloads: tuple[AnyWorkload, ...], info: ValidationInfo
+                            ) -> tuple[AnyWorkload, ...]:
+        online = [w for w in workloads if isinstance(w, OnlineWorkload)]
+        missing = [w.name for w in online if w.value_usd_per_1k_requests is None]
+        if info.data.get("budget_mode") == "serve_most_value" and 0 < len(missing) < len(online):
+            raise ValueError("with budget_mode serve_most_value, give value_usd_per_1k_requests "
+                             f"to every online workload or to none (missing: {', '.join(missing)})")
+        return workloads
 
 
 def _check_references(problem: Problem, catalog: Catalog, loaded: LoadedYaml) -> list[Issue]:

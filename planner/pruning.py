@@ -25,30 +25,173 @@ workload and variant that R2 can serve, R1 serves it with at least the capacity 
   * R1 uses no more of any quota; if R1 is spot, R2 is spot with at least R1's interruption
     rate; R2 holds no existing commitment.
 Tests check that the optimum with and without pruning is the same.
+
+Workloads that share a candidate profile (`planner.enumeration`) and the same kind of spot
+limit have the same candidates in the same order, so both steps work on one block of arrays
+per (profile, spot limit) instead of one per workload: the survivors are the same.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from planner.candidates import Candidate, CandidateSet
-from planner.catalog import Catalog, PricingMode
-from planner.formulation import existing_commitments, pool_key, quota_matches
+from planner.catalog import Catalog, Offer, PricingMode
+from planner.formulation import existing_commitments, pool_key
 from planner.problem import BatchWorkload, Problem
 from planner.schema import HOURS_PER_MONTH
 
-
-def _quota_usage(problem: Problem, catalog: Catalog, candidate: Candidate) -> list[float]:
-    return [float(candidate.accelerators) if quota_matches(q, catalog, candidate) else 0.0
-            for q in problem.quotas]
+Resource = tuple[str, PricingMode]
+COMPARISON_ELEMENTS = 8_000_000
+"""Booleans per chunk when comparing every pair of resources over the slots."""
+ISCLOSE_ATOL = 1e-8
+"""`numpy.isclose`'s default absolute tolerance, used with rtol 1e-12 for equal capacity."""
 
 
 def full_month_cost(candidate: Candidate) -> float:
     """One instance busy for a whole month: pool fee (committed) plus hourly usage."""
     fee = candidate.cost_usd_per_month if candidate.mode.committed else 0.0
     return fee + candidate.hourly_usage_cost * HOURS_PER_MONTH
+
+
+class Resources:
+    """The (offer, pricing mode) pairs candidates run on, numbered; with what one instance
+    costs and counts against each quota."""
+
+    def __init__(self, problem: Problem, catalog: Catalog) -> None:
+        self.problem, self.catalog = problem, catalog
+        self.number: dict[Resource, int] = {}
+        self.offers: list[Offer] = []
+        self.modes: list[PricingMode] = []
+        self.monthly: list[float] = []
+        self.hourly: list[float] = []
+        self._usage: np.ndarray | None = None
+
+    def add(self, offer: Offer, mode: PricingMode, monthly: float, hourly: float) -> int:
+        key = pool_key(offer, mode)
+        found = self.number.get(key)
+        if found is None:
+            found = self.number[key] = len(self.offers)
+            self.offers.append(offer)
+            self.modes.append(mode)
+            self.monthly.append(monthly)
+            self.hourly.append(hourly)
+            self._usage = None
+        return found
+
+    def keys(self) -> list[Resource]:
+        return list(self.number)
+
+    @property
+    def quota_usage(self) -> np.ndarray:
+        """[resource, quota]: accelerators one instance counts."""
+        if self._usage is None:
+            self._usage = np.array(
+                [[float(o.count) if q.covers(self.catalog, o.accelerator, o.provider, o.region)
+                  else 0.0 for q in self.problem.quotas] for o in self.offers],
+                dtype=float).reshape(len(self.offers), len(self.problem.quotas))
+        return self._usage
+
+    @property
+    def committed(self) -> np.ndarray:
+        return np.array([m.committed for m in self.modes], dtype=bool)
+
+    @property
+    def spot(self) -> np.ndarray:
+        return np.array([m is PricingMode.spot for m in self.modes], dtype=bool)
+
+    @property
+    def full_month_cost(self) -> np.ndarray:
+        """`full_month_cost` of one instance of each resource."""
+        return np.where(self.committed, np.array(self.monthly), 0.0) + \
+            np.array(self.hourly) * HOURS_PER_MONTH
+
+
+@dataclass
+class Block:
+    """The candidates of the workloads that share them (same profile and spot limit), in
+    enumeration order: member m's k-th candidate has index `starts[m] + k`, or
+    `indices[k]` for a block of candidate objects (one member)."""
+
+    starts: list[int]
+    resource: np.ndarray
+    """Number in `Resources` per candidate."""
+    variant: np.ndarray
+    """Variant number per candidate (a block's own numbering)."""
+    capacity: np.ndarray
+    replicas: np.ndarray
+    limited: bool
+    """The workloads' max_spot_share is below 1."""
+    batch: bool
+    indices: np.ndarray | None = None
+
+
+def blocks_of(problem: Problem, catalog: Catalog, candidates: CandidateSet
+              ) -> tuple[Resources, list[Block]]:
+    """One block per (profile, spot limit) from the arrays of `build_candidates`, else one per
+    workload from the candidate objects; ordered by first member workload. Resources are
+    numbered in order of first appearance."""
+    resources = Resources(problem, catalog)
+    table = candidates.table
+    if table is None:
+        return resources, [_block_of_objects(problem, resources, group)
+                           for group in _by_workload(candidates)]
+    context = table.context
+    variants, modes = len(context.variants), len(context.modes)
+    shares = {w.name: getattr(w, "max_spot_share", 1.0) for w in problem.workloads}
+    found: dict[tuple[int, bool], Block] = {}
+    numbers: dict[int, np.ndarray] = {}
+    number_of = np.full((len(context.offers), modes), -1, dtype=np.int64)  # [offer, mode]
+    for index, workload in enumerate(table.workloads):
+        profile_index = int(table.profile_of[index])
+        profile = table.profiles[profile_index]
+        if not profile.candidate_count:
+            continue
+        limited = shares[workload.name] < 1
+        block = found.get((profile_index, limited))
+        if block is None:
+            if profile_index not in numbers:
+                offer_at = profile.pair // variants
+                slot = offer_at * modes + profile.mode
+                _, first = np.unique(slot, return_index=True)
+                for k in np.sort(first).tolist():  # in order of first appearance
+                    o, m = int(offer_at[k]), int(profile.mode[k])
+                    if number_of[o, m] < 0:
+                        number_of[o, m] = resources.add(
+                            context.offers[o], context.modes[m], float(profile.cost_usd_per_month[k]),
+                            float(profile.usage_usd_per_hour[k] + profile.carbon_usd_per_hour[k]))
+                numbers[profile_index] = number_of[offer_at, profile.mode]
+            counts = np.array([o.count for o in context.offers], dtype=np.int64)
+            block = found[(profile_index, limited)] = Block(
+                [], numbers[profile_index], profile.pair % variants, profile.capacity_rps,
+                counts[profile.pair // variants] // profile.shape.grid.tensor_parallel[profile.row],
+                limited, isinstance(workload, BatchWorkload))
+        block.starts.append(int(table.candidate_start[index]))
+    return resources, list(found.values())
+
+
+def _by_workload(candidates: CandidateSet) -> list[list[Candidate]]:
+    groups: dict[str, list[Candidate]] = defaultdict(list)
+    for candidate in candidates.candidates:
+        groups[candidate.workload].append(candidate)
+    return list(groups.values())
+
+
+def _block_of_objects(problem: Problem, resources: Resources, group: Sequence[Candidate]) -> Block:
+    workload = next(w for w in problem.workloads if w.name == group[0].workload)
+    variants: dict[str, int] = {}
+    return Block(
+        [0], np.array([resources.add(c.config.offer, c.mode, c.cost_usd_per_month, c.hourly_usage_cost)
+                       for c in group], dtype=np.int64),
+        np.array([variants.setdefault(c.config.variant, len(variants)) for c in group]),
+        np.array([c.capacity_rps for c in group]),
+        np.array([c.config.replicas_per_instance for c in group]),
+        getattr(workload, "max_spot_share", 1.0) < 1, isinstance(workload, BatchWorkload),
+        np.array([c.index for c in group], dtype=np.int64))
 
 
 def _dominated(cost: np.ndarray, capacity: np.ndarray, replicas: np.ndarray, spot: np.ndarray,
@@ -75,91 +218,132 @@ def _dominated(cost: np.ndarray, capacity: np.ndarray, replicas: np.ndarray, spo
     return np.asarray(dominates.any(axis=0))
 
 
-def _dominated_resources(problem: Problem, catalog: Catalog, candidates: CandidateSet
-                         ) -> set[tuple[str, PricingMode]]:
-    """(offer key, mode) pairs whose every instance another resource can replace."""
+def _dominated_resources(problem: Problem, resources: Resources, blocks: list[Block]
+                         ) -> np.ndarray:
+    """gone[r]: every instance of resource r can be swapped for one of another resource."""
+    count = len(resources.offers)
+    if count < 2:
+        return np.zeros(count, dtype=bool)
+    slot_of = []  # per block: variant number -> slot (a column)
+    slots = 0
+    for block in blocks:
+        variants = np.unique(block.variant)
+        lookup = np.full(int(variants.max()) + 1, -1, dtype=np.int64)
+        lookup[variants] = slots + np.arange(len(variants))
+        slot_of.append(lookup)
+        slots += len(variants)
+    capacity = np.full((count, slots), -1.0)
+    replicas = np.zeros((count, slots))
+    limited = np.zeros(slots, dtype=bool)
+    for block, lookup in zip(blocks, slot_of, strict=True):
+        columns = lookup[block.variant]
+        capacity[block.resource, columns] = block.capacity
+        replicas[block.resource, columns] = block.replicas
+        limited[columns] = block.limited
+    fee = np.where(resources.committed, np.array(resources.monthly), 0.0)
+    hourly = np.array(resources.hourly)
+    committed, spot, usage = resources.committed, resources.spot, resources.quota_usage
     existing = existing_commitments(problem)
-    shares = {w.name: getattr(w, "max_spot_share", 1.0) for w in problem.workloads}
-    slots: dict[tuple[str, str], int] = {}
-    by_resource: dict[tuple[str, PricingMode], list[Candidate]] = defaultdict(list)
-    for candidate in candidates.candidates:
-        by_resource[pool_key(candidate.config.offer, candidate.mode)].append(candidate)
-        slots.setdefault((candidate.workload, candidate.config.variant), len(slots))
-    keys = list(by_resource)
-    if len(keys) < 2:
-        return set()
-    capacity = np.full((len(keys), len(slots)), -1.0)
-    replicas = np.zeros((len(keys), len(slots)))
-    for row, key in enumerate(keys):
-        for c in by_resource[key]:
-            slot = slots[(c.workload, c.config.variant)]
-            capacity[row, slot] = c.capacity_rps
-            replicas[row, slot] = c.config.replicas_per_instance
-    limited = np.array([shares[w] < 1 for w, _ in slots])
-    first = [by_resource[key][0] for key in keys]
-    fee = np.array([c.cost_usd_per_month if c.mode.committed else 0.0 for c in first])
-    hourly = np.array([c.hourly_usage_cost for c in first])
-    committed = np.array([c.mode.committed for c in first])
-    spot = np.array([c.mode is PricingMode.spot for c in first])
-    usage = np.array([_quota_usage(problem, catalog, c) for c in first]).reshape(len(keys), -1)
-    protected = np.array([key in existing for key in keys])
+    protected = np.array([key in existing for key in resources.keys()])
     month = HOURS_PER_MONTH
     # dominates[a, b]: every instance of resource b can be swapped for one of a
-    serves = capacity >= 0
-    covers = np.all(~serves[None, :, :] | (serves[:, None, :]
-                                           & (capacity[:, None, :] >= capacity[None, :, :])
-                                           & (replicas[:, None, :] >= replicas[None, :, :])), axis=2)
-    same_spot = np.all(~serves[None, :, :] | ~limited[None, None, :]
-                       | np.isclose(capacity[:, None, :], capacity[None, :, :], rtol=1e-12), axis=2)
-    spot_ok = ~spot[:, None] | (spot[None, :] & same_spot)
     cheaper = np.where(
         committed[:, None],
         committed[None, :] & (fee[:, None] <= fee[None, :]) & (hourly[:, None] <= hourly[None, :]),
         np.where(committed[None, :], month * hourly[:, None] <= fee[None, :] + month * hourly[None, :],
                  hourly[:, None] <= hourly[None, :]))
     quota_ok = np.all(usage[:, None, :] <= usage[None, :, :], axis=2)
-    better = (fee[:, None] < fee[None, :]) | (hourly[:, None] < hourly[None, :]) \
-        | np.any(usage[:, None, :] < usage[None, :, :], axis=2) | (~spot[:, None] & spot[None, :]) \
-        | (committed[None, :] & ~committed[:, None]) \
-        | np.any(serves[None, :, :] & (capacity[:, None, :] > capacity[None, :, :] * (1 + 1e-12)), axis=2)
-    order = np.arange(len(keys))
-    dominates = covers & spot_ok & cheaper & quota_ok & ~protected[None, :] & (
-        better | (order[:, None] < order[None, :]))
-    np.fill_diagonal(dominates, False)
-    return {keys[i] for i in np.flatnonzero(dominates.any(axis=0))}
+    # identical slots decide nothing new: keep one of each (capacity, replicas, spot limit)
+    distinct = np.unique(np.vstack([capacity, replicas, limited[None, :]]), axis=1)
+    capacity, replicas, limited = distinct[:count], distinct[count:-1], distinct[-1].astype(bool)
+    serves = (capacity >= 0).astype(np.float32)
+    unserved = (1 - serves) @ serves.T  # [a, b]: slots b serves and a does not (exact counts)
+    possible = cheaper & quota_ok & ~protected[None, :] & (~spot[:, None] | spot[None, :]) \
+        & (unserved < 0.5)
+    np.fill_diagonal(possible, False)
+    first, second = np.nonzero(possible)  # only these pairs need the slots compared
+    covers, same_spot, more_capacity = _compare_capacity(capacity, replicas, limited, first, second)
+    better = (fee[first] < fee[second]) | (hourly[first] < hourly[second]) \
+        | np.any(usage[first] < usage[second], axis=1) | (~spot[first] & spot[second]) \
+        | (committed[second] & ~committed[first]) | more_capacity
+    dominates = covers & (~spot[first] | same_spot) & (better | (first < second))
+    gone = np.zeros(count, dtype=bool)
+    gone[second[dominates]] = True
+    return gone
+
+
+def _compare_capacity(capacity: np.ndarray, replicas: np.ndarray, limited: np.ndarray,
+                      first: np.ndarray, second: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Over every slot (workload and variant), for resource pairs a = first[i], b = second[i]:
+    covers: wherever b serves, a serves with at least b's capacity and replicas;
+    same_spot: wherever b serves a spot-limited slot, a has b's capacity (`numpy.isclose`);
+    more_capacity: somewhere b serves, a has more capacity.
+    Capacity is -1 where a resource does not serve a slot (replicas 0)."""
+    covers = np.empty(len(first), dtype=bool)
+    same_spot = np.empty(len(first), dtype=bool)
+    more_capacity = np.empty(len(first), dtype=bool)
+    serves = capacity >= 0
+    beyond = np.where(serves, capacity * (1 + 1e-12), np.inf)
+    chunk = max(1, COMPARISON_ELEMENTS // max(1, capacity.shape[1]))
+    for start in range(0, len(first), chunk):
+        a, b = first[start:start + chunk], second[start:start + chunk]
+        # capacity >= 0 where serving: a >= b also says a serves wherever b does
+        covers[start:start + chunk] = np.all(capacity[a] >= capacity[b], axis=1) \
+            & np.all(replicas[a] >= replicas[b], axis=1)
+        more_capacity[start:start + chunk] = np.any(capacity[a] > beyond[b], axis=1)
+        spot_a, spot_b = capacity[a][:, limited], capacity[b][:, limited]
+        close = np.abs(spot_a - spot_b) <= ISCLOSE_ATOL + 1e-12 * np.abs(spot_b)
+        same_spot[start:start + chunk] = np.all(~serves[b][:, limited] | close, axis=1)
+    return covers, same_spot, more_capacity
+
+
+def kept_in_block(problem: Problem, resources: Resources, block: Block, gone: np.ndarray,
+                  exempt: np.ndarray) -> np.ndarray:
+    """Positions (within the block) of the candidates no other candidate dominates; `exempt`
+    resources (shared committed pools) are always kept."""
+    alive = ~gone[block.resource]
+    free = exempt[block.resource]
+    keep = alive & free
+    full_month = resources.full_month_cost
+    spot_resource = resources.spot
+    for v in np.unique(block.variant).tolist():
+        at = np.flatnonzero(alive & ~free & (block.variant == v))
+        if not at.size:
+            continue
+        resource = block.resource[at]
+        cost, capacity, replicas = full_month[resource], block.capacity[at], block.replicas[at]
+        spot = spot_resource[resource] & block.limited
+        usage = resources.quota_usage[resource]
+        if block.batch:  # instance-hours: compare per unit of capacity
+            cost, usage = cost / capacity, usage / capacity[:, None]
+            capacity, replicas = np.ones(len(at)), np.zeros(len(at))
+        keep[at[~_dominated(cost, capacity, replicas, spot, usage)]] = True
+    return np.flatnonzero(keep)
+
+
+def exempt_resources(problem: Problem, resources: Resources) -> np.ndarray:
+    """Committed pools whose cost depends on who else uses them, and when: with more than one
+    period, or holding an existing commitment."""
+    existing = existing_commitments(problem)
+    shared_pools = problem.periods > 1
+    return np.array([mode.committed and (shared_pools or key in existing)
+                     for mode, key in zip(resources.modes, resources.keys(), strict=True)],
+                    dtype=bool)
 
 
 def surviving(problem: Problem, catalog: Catalog, candidates: CandidateSet) -> tuple[int, ...]:
     """Indices of the candidates that no other candidate dominates."""
-    gone = _dominated_resources(problem, catalog, candidates)
-    candidates = CandidateSet(tuple(c for c in candidates.candidates
-                                    if pool_key(c.config.offer, c.mode) not in gone), ())
-    existing = existing_commitments(problem)
-    shared_pools = problem.periods > 1
-
-    def exempt(candidate: Candidate) -> bool:
-        return candidate.mode.committed and (
-            shared_pools or pool_key(candidate.config.offer, candidate.mode) in existing)
-
-    groups: dict[tuple[str, str], list[Candidate]] = defaultdict(list)
-    keep: list[int] = []
-    for candidate in candidates.candidates:
-        if exempt(candidate):
-            keep.append(candidate.index)
+    resources, blocks = blocks_of(problem, catalog, candidates)
+    gone = _dominated_resources(problem, resources, blocks)
+    exempt = exempt_resources(problem, resources)
+    keep: list[np.ndarray] = []
+    for block in blocks:
+        positions = kept_in_block(problem, resources, block, gone, exempt)
+        if block.indices is not None:
+            keep.append(block.indices[positions])
         else:
-            groups[(candidate.workload, candidate.config.variant)].append(candidate)
-    workloads = {w.name: w for w in problem.workloads}
-    for (name, _), group in groups.items():
-        workload = workloads[name]
-        share = getattr(workload, "max_spot_share", 1.0)
-        cost = np.array([full_month_cost(c) for c in group])
-        capacity = np.array([c.capacity_rps for c in group])
-        replicas = np.array([c.config.replicas_per_instance for c in group])
-        spot = np.array([c.mode is PricingMode.spot for c in group]) & (share < 1)
-        usage = np.array([_quota_usage(problem, catalog, c) for c in group]).reshape(len(group), -1)
-        if isinstance(workload, BatchWorkload):  # instance-hours: compare per unit of capacity
-            cost, usage = cost / capacity, usage / capacity[:, None]
-            capacity, replicas = np.ones(len(group)), np.zeros(len(group))
-        dominated = _dominated(cost, capacity, replicas, spot, usage)
-        keep.extend(group[i].index for i in np.flatnonzero(~dominated))
-    return tuple(sorted(keep))
+            keep += [start + positions for start in block.starts]
+    if not keep:
+        return ()
+    return tuple(np.sort(np.concatenate(keep)).tolist())

@@ -1,18 +1,43 @@
-"""The pipeline: problem -> candidates -> formulation -> backend -> Plan (with explanations)."""
+"""The pipeline: problem -> candidates -> formulation -> backend -> Plan (with explanations).
+
+`solve` is the whole pipeline. `solve_in_detail` also returns the formulation and the solver's
+answer (for sensitivity analysis), can reuse candidates already built (`Prepared`), can pin
+workloads to some configurations (`planner.pinning`), and can leave the explanations out (for
+the many re-solves of `plan explain` and of a diagnosis).
+"""
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from planner.backends import SolveOptions, SolverResult, Status, get_backend
+from planner.budget_mode import (
+    SERVE_MOST_VALUE,
+    admitted_rates,
+    requests_per_month,
+    solve_most_value,
+    value_usd_per_month,
+)
 from planner.candidates import Candidate, CandidateSet, build_candidates
 from planner.catalog import Catalog, Offer, PricingMode
-from planner.explain import diagnose, explain_training, explain_workload
+from planner.explain import (
+    admission_text,
+    diagnose,
+    explain_training,
+    explain_workload,
+    served_text,
+)
 from planner.formulation import Formulation, formulate, pool_key, preparation_usd_per_month
+from planner.linear import LinearModel
+from planner.numerics import warn_if_unstable
+from planner.pinning import Pin, pin_candidates, pin_training
 from planner.plan import Allocation, CommitmentResult, Plan, WorkloadResult
 from planner.problem import AnyWorkload, BatchWorkload, OnlineWorkload, Problem, TrainingWorkload
 from planner.pruning import surviving
+from planner.relaxations import Resolver
 from planner.schema import HOURS_PER_MONTH
 from planner.training import TrainingOption, training_options
 
@@ -179,8 +204,14 @@ def _demand(workload: AnyWorkload) -> float:
 
 def why(problem: Problem, catalog: Catalog, workload: AnyWorkload, candidates: CandidateSet,
         training: tuple[TrainingOption, ...], allocations: tuple[Allocation, ...],
-        cost: float) -> list[str]:
+        cost: float, admitted: tuple[float, ...] | None = None) -> list[str]:
     mine = [a for a in allocations if a.workload == workload.name]
+    if isinstance(workload, OnlineWorkload) and admitted is not None:
+        lines = admission_text(workload, admitted)
+        if not mine:
+            return lines
+        return lines + explain_workload(problem, catalog, workload, candidates, mine,
+                                        allocations, cost, served_text(workload, admitted))
     if isinstance(workload, TrainingWorkload):
         options = [o for o in training if o.workload == workload.name]
         chosen = next((o for o in options for a in mine if a.offer_key == o.offer.key
@@ -192,8 +223,15 @@ def why(problem: Problem, catalog: Catalog, workload: AnyWorkload, candidates: C
 
 def workload_results(problem: Problem, catalog: Catalog, candidates: CandidateSet,
                      training: tuple[TrainingOption, ...], allocations: tuple[Allocation, ...],
-                     commitments: tuple[CommitmentResult, ...]) -> tuple[WorkloadResult, ...]:
+                     commitments: tuple[CommitmentResult, ...],
+                     admitted: dict[str, tuple[float, ...]] | None = None, explain: bool = True,
+                     ) -> tuple[WorkloadResult, ...]:
+    """Per workload: demand, capacity, cost with its share of the pools, and why.
+    `admitted`: budget_mode serve_most_value, the rate served per period of each online
+    workload."""
     results = []
+    admitted = admitted or {}
+    periods = problem.periods
     shares = pool_shares(allocations, commitments)
     for workload in problem.workloads:
         mine = [a for a in allocations if a.workload == workload.name]
@@ -205,6 +243,14 @@ def workload_results(problem: Problem, catalog: Catalog, candidates: CandidateSe
                    and a.instances_by_period and max(a.instances_by_period) > 0)
         tokens = getattr(workload, "tokens", None)
         cost = sum(a.cost_usd_per_month for a in mine) + shares[workload.name]
+        served = admitted.get(workload.name)
+        shed = value = None
+        if served is not None and isinstance(workload, OnlineWorkload):
+            shed = requests_per_month(workload.rates(periods), periods) - \
+                requests_per_month(served, periods)
+            value = value_usd_per_month(workload, served, periods)
+        reasons = why(problem, catalog, workload, candidates, training, allocations, cost,
+                      served) if explain else []
         results.append(WorkloadResult(
             name=workload.name,
             model=workload.model,
@@ -212,30 +258,112 @@ def workload_results(problem: Problem, catalog: Catalog, candidates: CandidateSe
             capacity_rps=capacity,
             cost_usd_per_month=cost,
             spot_share=spot / busy if busy else 0.0,
-            why=tuple(why(problem, catalog, workload, candidates, training, allocations, cost)),
+            why=tuple(reasons),
             kind=workload.kind,
             prompt_tokens=tokens.prompt if tokens else 0,
             output_tokens=tokens.output if tokens else 0,
+            admitted_rps_by_period=served or (),
+            shed_requests_per_month=max(0.0, shed or 0.0),
+            value_usd_per_month=value,
         ))
     return tuple(results)
 
 
-def solve(problem: Problem, catalog: Catalog, solver: str = "highs",
-          options: SolveOptions | None = None, prune: bool = True) -> Plan:
-    """Cheapest plan for `problem`, proven optimal unless the time limit stops the solver."""
-    options = options or SolveOptions()
+@dataclass(frozen=True)
+class Prepared:
+    """A problem's candidates (with every rejection) and training options. Candidates do not
+    depend on the budget, min_replicas, demand rates, values, priorities or a spot share above
+    0, so a re-solve that changes only those may reuse them; quotas, SLOs, quality floors,
+    allowed offers and variants change them."""
+
+    candidates: CandidateSet
+    training: tuple[TrainingOption, ...]
+
+
+def prepare(problem: Problem, catalog: Catalog, prune: bool = True) -> Prepared:
     candidates = build_candidates(problem, catalog)
     training, training_rejections = training_options(problem, catalog, prune)
-    candidates = CandidateSet(candidates.candidates,
-                              candidates.rejections + training_rejections)
+    return Prepared(CandidateSet(candidates.candidates, candidates.rejections + training_rejections),
+                    training)
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A plan with what produced it: the candidates it chose from (pins applied), the MIP and
+    the solver's answer (values in the MIP's column order)."""
+
+    plan: Plan
+    formulation: Formulation
+    result: SolverResult
+    candidates: CandidateSet
+    training: tuple[TrainingOption, ...]
+
+
+def _capacity(candidates: CandidateSet, formulation: Formulation, result: SolverResult
+              ) -> dict[str, list[float]]:
+    """Requests/s each workload's instances serve in each period of a solution."""
+    capacity: dict[str, list[float]] = defaultdict(lambda: [0.0] * formulation.periods)
+    for candidate in candidates.candidates:
+        for period in range(formulation.periods):
+            column = formulation.use_column.get((candidate.index, period))
+            if column is not None and result.values:
+                count = _value(result, column, candidate.kind == "online")
+                capacity[candidate.workload][period] += count * candidate.capacity_rps
+    return capacity
+
+
+def solve(problem: Problem, catalog: Catalog, solver: str = "highs",
+          options: SolveOptions | None = None, prune: bool = True, *,
+          pins: Sequence[Pin] = (), explain: bool = True) -> Plan:
+    """Cheapest plan for `problem`, proven optimal unless the time limit stops the solver."""
+    return solve_in_detail(problem, catalog, solver, options, prune, pins=pins,
+                           explain=explain).plan
+
+
+def _pinned(problem: Problem, catalog: Catalog, prepared: Prepared, pins: Sequence[Pin],
+            prune: bool) -> tuple[CandidateSet, tuple[TrainingOption, ...]]:
+    if not pins:
+        return prepared.candidates, prepared.training
+    training = prepared.training
+    trained = {w.name for w in problem.workloads if isinstance(w, TrainingWorkload)}
+    if prune and any(pin.workload in trained for pin in pins):
+        training = training_options(problem, catalog, prune=False)[0]  # pin first, then prune
+    return pin_candidates(prepared.candidates, pins), pin_training(training, pins)
+
+
+def solve_in_detail(problem: Problem, catalog: Catalog, solver: str = "highs",
+                    options: SolveOptions | None = None, prune: bool = True, *,
+                    pins: Sequence[Pin] = (), explain: bool = True,
+                    prepared: Prepared | None = None) -> Solution:
+    """`solve`, keeping the MIP and the solver's answer.
+
+    pins: keep only the configurations of a workload that match (see `planner.pinning`).
+    explain: write each workload's why and, without a plan, the diagnosis.
+    prepared: the problem's candidates, when already built (see `Prepared` for when they may
+    be reused)."""
+    warn_if_unstable(problem, catalog)
+    options = options or SolveOptions()
+    prepared = prepared or prepare(problem, catalog, prune)
+    candidates, training = _pinned(problem, catalog, prepared, pins, prune)
     active = surviving(problem, catalog, candidates) if prune else None
+    backend = get_backend(solver)
     formulation = formulate(problem, catalog, candidates, active, training)
     has_options = {c.workload for c in candidates.candidates} | {o.workload for o in training}
     if any(w.name not in has_options for w in problem.workloads):
         # a workload with no feasible configuration: infeasible before any solver runs
         result = SolverResult(Status.infeasible, None, None, (), 0.0, solver)
     else:
-        result = get_backend(solver).solve(formulation.model, options)
+        result = backend.solve(formulation.model, options)
+    admitted = None
+    if problem.budget_mode == SERVE_MOST_VALUE and result.status is not Status.error \
+            and not any(w.name not in has_options for w in problem.workloads):
+        if result.status is Status.infeasible:
+            shed = formulate(problem, catalog, candidates, active, training, shed=True)
+            shed_result, staged = solve_most_value(problem, shed, backend.solve, options)
+            if shed_result.status is not Status.infeasible:
+                formulation, result = staged, shed_result
+        admitted = admitted_rates(problem, _capacity(candidates, formulation, result),
+                                  formulation.periods)
     allocations, commitments = extract(candidates, training, catalog, formulation, result)
     preparation = preparation_cost(problem, catalog, allocations)
     by_pricing, by_provider, components = summarise(allocations, commitments, preparation)
@@ -244,13 +372,25 @@ def solve(problem: Problem, catalog: Catalog, solver: str = "highs",
     bound = result.bound
     if bound is not None and objective is not None:
         bound = min(bound, objective)
+    if formulation.served_column:
+        bound = objective  # the last stage's bound is on cost at the kept value, not overall
 
-    def resolve(relaxed: Problem) -> float | None:
-        return solve(relaxed, catalog, solver, options, prune).objective_usd_per_month
+    def solve_problem(relaxed: Problem, seconds: float) -> Plan:
+        return solve_in_detail(relaxed, catalog, solver, replace(options, time_limit_s=seconds),
+                               prune, pins=pins, explain=False).plan
 
-    diagnosis = () if has_plan else tuple(
-        diagnose(problem, catalog, candidates, result.status, resolve, training))
-    return Plan(
+    def solve_model(model: LinearModel, seconds: float) -> SolverResult:
+        return backend.solve(model, replace(options, time_limit_s=seconds))
+
+    # a diagnosis may take as long again as the solve was allowed
+    resolver = Resolver(solve_model, solve_problem, options.time_limit_s)
+    diagnosis = () if has_plan or not explain else tuple(
+        diagnose(problem, catalog, candidates, result.status, training=training,
+                 formulation=formulation, resolver=resolver))
+    results = workload_results(problem, catalog, candidates, training, allocations, commitments,
+                               admitted if has_plan else None, explain) if has_plan else ()
+    values = [r.value_usd_per_month for r in results if r.value_usd_per_month is not None]
+    plan = Plan(
         problem=problem.name,
         status=result.status.value,
         solver=result.solver,
@@ -258,9 +398,7 @@ def solve(problem: Problem, catalog: Catalog, solver: str = "highs",
         bound_usd_per_month=bound,
         gap=result.gap if has_plan else None,
         allocations=allocations,
-        workloads=workload_results(problem, catalog, candidates, training, allocations,
-                                   commitments)
-        if has_plan else (),
+        workloads=results,
         cost_by_pricing=by_pricing,
         cost_by_provider=by_provider,
         cost_components=components,
@@ -271,4 +409,7 @@ def solve(problem: Problem, catalog: Catalog, solver: str = "highs",
         periods=formulation.periods,
         commitments=commitments,
         solve_seconds=result.seconds,
+        budget_mode=problem.budget_mode if problem.budget_mode == SERVE_MOST_VALUE else None,
+        value_usd_per_month=sum(values) if values and has_plan else None,
     )
+    return Solution(plan, formulation, result, candidates, training)

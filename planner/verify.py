@@ -7,6 +7,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from planner.budget_mode import SERVE_MOST_VALUE, requests_per_month, value_usd_per_month
 from planner.candidates import (
     BATCH_UTILISATION,
     hourly_costs,
@@ -154,8 +155,52 @@ def _check_training(problem: Problem, catalog: Catalog, a: Allocation, offer: Of
     return problems, cost
 
 
-def _check_workload(problem: Problem, plan: Plan, workload: AnyWorkload, tally: _Tally
-                    ) -> list[str]:
+def _check_admission(problem: Problem, plan: Plan, periods: int
+                     ) -> tuple[dict[str, tuple[float, ...]], list[str]]:
+    """The demand each online workload must be served: its rate, or in budget_mode
+    serve_most_value the rate the plan admits, checked to lie within the demand and to match
+    the shed requests and value the plan states."""
+    demand = {w.name: w.rates(periods) for w in problem.online()}
+    results = {r.name: r for r in plan.workloads}
+    violations = []
+    values = []
+    for workload in problem.online():
+        result = results.get(workload.name)
+        if result is None or not result.admitted_rps_by_period:
+            continue
+        rates, admitted = demand[workload.name], result.admitted_rps_by_period
+        name = workload.name
+        if len(admitted) != periods:
+            violations.append(f"{name}: {len(admitted)} admitted rates, the plan has {periods} "
+                              f"periods")
+            continue
+        if any(a < -TOLERANCE or a > r * (1 + TOLERANCE) + TOLERANCE
+               for a, r in zip(admitted, rates, strict=True)):
+            violations.append(f"{name}: admitted rate outside 0 to the demand")
+        shed = requests_per_month(rates, periods) - requests_per_month(admitted, periods)
+        if shed > TOLERANCE and problem.budget_mode != SERVE_MOST_VALUE:
+            violations.append(f"{name}: sheds {shed:,.0f} requests/month but budget_mode is "
+                              f"{problem.budget_mode}")
+        if not _close(max(0.0, shed), result.shed_requests_per_month):
+            violations.append(f"{name}: states {result.shed_requests_per_month:,.0f} shed "
+                              f"requests/month, the admitted rates give {shed:,.0f}")
+        value = value_usd_per_month(workload, admitted, periods)
+        if value is not None:
+            values.append(value)
+        if (value is None) != (result.value_usd_per_month is None) or (
+                value is not None and not _close(value, result.value_usd_per_month or 0.0)):
+            violations.append(f"{name}: states value {result.value_usd_per_month}, the admitted "
+                              f"rates give {value}")
+        demand[name] = admitted
+    stated = plan.value_usd_per_month
+    if (stated is None) != (not values) or (stated is not None and not _close(stated, sum(values))):
+        violations.append(f"plan value {stated} but its workloads' values add up to "
+                          f"{sum(values) if values else None}")
+    return demand, violations
+
+
+def _check_workload(problem: Problem, plan: Plan, workload: AnyWorkload, tally: _Tally,
+                    demand: dict[str, tuple[float, ...]]) -> list[str]:
     name = workload.name
     mine = [a for a in plan.allocations if a.workload == name]
     if isinstance(workload, TrainingWorkload):
@@ -184,7 +229,11 @@ def _check_workload(problem: Problem, plan: Plan, workload: AnyWorkload, tally: 
                                   f"{workload.max_spot_share:.0%}")
         return violations
     replicas = tally.row(tally.replicas, name)
-    for period, rate in enumerate(workload.rates(tally.periods)):
+    rates = demand.get(name, workload.rates(tally.periods))
+    # a workload shed entirely keeps no replicas; one served at all keeps min_replicas
+    shed_entirely = max(rates) <= 0 and any(r.name == name and r.admitted_rps_by_period
+                                            for r in plan.workloads)
+    for period, rate in enumerate(rates):
         at = f" in period {period}" if tally.periods > 1 else ""
         if capacity[period] < rate * (1 - TOLERANCE):
             violations.append(f"{name}: capacity {capacity[period]:.3f} req/s < demand "
@@ -192,7 +241,8 @@ def _check_workload(problem: Problem, plan: Plan, workload: AnyWorkload, tally: 
         if capacity[period] and spot[period] > workload.max_spot_share * capacity[period] + TOLERANCE:
             violations.append(f"{name}: spot share {spot[period] / capacity[period]:.1%} > "
                               f"{workload.max_spot_share:.0%}{at}")
-        if replicas[period] < workload.min_replicas and (rate > 0 or workload.min_replicas):
+        if not shed_entirely and replicas[period] < workload.min_replicas \
+                and (rate > 0 or workload.min_replicas):
             violations.append(f"{name}: {replicas[period]:g} replicas < min "
                               f"{workload.min_replicas}{at}")
     return violations
@@ -290,8 +340,10 @@ def check_plan(problem: Problem, catalog: Catalog, plan: Plan) -> CheckResult:
             found, cost = _check_serving(problem, catalog, a, offer, workload, mode, tally)
         violations += found
         total += cost
+    demand, admission_violations = _check_admission(problem, plan, periods)
+    violations += admission_violations
     for workload in problem.workloads:
-        violations += _check_workload(problem, plan, workload, tally)
+        violations += _check_workload(problem, plan, workload, tally, demand)
     pool_violations, pool_cost = _check_pools(catalog, plan, problem, offers, tally)
     violations += pool_violations
     total += pool_cost

@@ -3,10 +3,18 @@
 Every file in tests/data/bad/ is a small variation of a valid problem with one thing wrong
 (its first line says what). `EXPECT` records, per file, the substrings the message must
 contain (field path, "did you mean" hint, ...) and whether a line number is meaningful.
+Inputs that cannot be files in the repository (a missing file, a directory, a named pipe, a
+5 MB and a 100 MB file) are made in a temporary folder by the tests below the table.
+
+`SELF_CONTRADICTIONS`: catalogs that define one row twice within a file, or give an
+accelerator an alias that is another's name. Until `planner.catalog` calls
+`planner.catalog_contradictions.raise_self_contradictions` they are accepted (the later row
+wins silently) and their tests are expected failures.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -20,6 +28,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import planner.catalog
 from planner.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,6 +99,17 @@ EXPECT: dict[str, Case] = {
     "zero_rate.yaml": case(":7:5:", "workloads[0].rate_rps", "greater than 0", "(got 0)"),
     "nan_rate.yaml": case(":7:5:", "workloads[0].rate_rps", "finite", "(got nan)"),
     "inf_budget.yaml": case(":4:1:", "budget_usd_per_month", "finite", "(got inf)"),
+    "negative_budget.yaml": case(":4:1:", "budget_usd_per_month", "greater than 0",
+                                 "(got -100)"),
+    "zero_budget.yaml": case(":4:1:", "budget_usd_per_month", "greater than 0", "(got 0)"),
+    "negative_inf_slo.yaml": case(":9:11:", "workloads[0].slo.ttft_ms", "finite", "(got -inf)"),
+    "nan_slo.yaml": case(":9:26:", "workloads[0].slo.tpot_ms", "finite", "(got nan)"),
+    "zero_tokens.yaml": case(":8:27:", "workloads[0].tokens.output", "greater than 0",
+                             "(got 0)"),
+    "overflow_rate.yaml": case(":7:5:", "workloads[0].rate_rps", "finite", "(got '1e400')"),
+    "huge_quota.yaml": case(":11:29:", "quotas[0].max_accelerators", "(got 1000000000)"),
+    "huge_min_replicas.yaml": case(":10:5:", "workloads[0].min_replicas", "(got 100000000)"),
+    "zero_utilisation.yaml": case(":10:15:", "performance.utilisation_cap", "(got 0)"),
     "huge_rate.yaml": case(":7:5:", "workloads[0].rate_rps", "less than", "(got 1e+30)"),
     "huge_rate_plain.yaml": case(":7:5:", "workloads[0].rate_rps", "(got '1e30')"),
     "huge_tokens.yaml": case(":8:", "workloads[0].tokens.prompt", "less than or equal"),
@@ -124,22 +144,42 @@ EXPECT: dict[str, Case] = {
     "broken_catalog_schema.yaml": case("models[0].layers", "models[0].quality",
                                        "did you mean 'quality'", file="broken_model.yaml",
                                        issues=3),
+    "catalog_negative_price.yaml": case(":8:27:", "offers[0].prices_usd_per_hour.on_demand",
+                                        "greater than 0", "(got -2.5)",
+                                        file="negative_price.yaml"),
+    "catalog_nan_price.yaml": case(":8:27:", "offers[0].prices_usd_per_hour.on_demand",
+                                   "finite", "(got nan)", file="nan_price.yaml"),
+    "catalog_zero_count.yaml": case(":7:5:", "offers[0].count", "(got 0)",
+                                    file="zero_count.yaml"),
+    # catalogs that contradict themselves
+    "catalog_duplicate_offer.yaml": case(":11:5:", "offers[1]", "'examplecloud/moon-1/h100.1x'",
+                                         "defined twice in this file, differently",
+                                         "first on line 3", file="duplicate_offer.yaml"),
+    "catalog_duplicate_model.yaml": case(":4:5:", "models[1]", "'moon-7b' is defined twice",
+                                         file="duplicate_model.yaml"),
+    "catalog_alias_clash.yaml": case(":3:30:", "accelerators[0].aliases[0]",
+                                     "alias 'MOON-2' of MOON-1 is the name of accelerator MOON-2",
+                                     file="alias_clash.yaml"),
 }
+
+SELF_CONTRADICTIONS = {"catalog_duplicate_offer.yaml", "catalog_duplicate_model.yaml",
+                       "catalog_alias_clash.yaml"}
+CONTRADICTIONS_CHECKED = "raise_self_contradictions" in inspect.getsource(planner.catalog)
 
 BAD_FILES = sorted(path.name for path in BAD.iterdir() if path.is_file())
 
 
-def stderr_of(result: object) -> str:
-    """stderr of a CliRunner result (click >= 8.2 keeps it apart; older: mixed into output)."""
+def runner() -> CliRunner:
+    """A runner that keeps stderr apart from stdout on any click 8."""
     try:
-        return result.stderr  # type: ignore[attr-defined,no-any-return]
-    except (AttributeError, ValueError):
-        return result.output  # type: ignore[attr-defined,no-any-return]
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg,unused-ignore]
+    except TypeError:  # click >= 8.2 has no mix_stderr and always keeps stderr apart
+        return CliRunner()
 
 
 def invoke(*args: str) -> tuple[int, str, str, BaseException | None]:
-    result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.stdout, stderr_of(result), result.exception
+    result = runner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr, result.exception
 
 
 def test_every_bad_file_has_an_expectation() -> None:
@@ -155,7 +195,14 @@ def test_every_bad_file_says_what_is_wrong_on_line_one() -> None:
         assert first.startswith(b"# ") and len(first) > 10, name
 
 
-@pytest.mark.parametrize("name", BAD_FILES)
+def _marked(name: str) -> object:
+    if name in SELF_CONTRADICTIONS and not CONTRADICTIONS_CHECKED:
+        return pytest.param(name, marks=pytest.mark.xfail(
+            strict=True, reason="planner.catalog keeps the later row silently"))
+    return name
+
+
+@pytest.mark.parametrize("name", [_marked(name) for name in BAD_FILES])
 def test_bad_problem_gives_one_located_message(name: str) -> None:
     expected = EXPECT[name]
     code, stdout, stderr, exception = invoke("solve", str(BAD / name))
@@ -242,6 +289,17 @@ def test_huge_problem_file_is_refused_by_size(tmp_path: Path) -> None:
     start = time.perf_counter()
     assert_clean_failure(["solve", str(huge)], "huge.yaml", "MB", "limit")
     assert time.perf_counter() - start < 2
+
+
+def test_100_mb_problem_file_is_refused_quickly(tmp_path: Path) -> None:
+    """Refused by its size before a byte is read (the file is sparse: no disk is used)."""
+    huge = tmp_path / "huge100.yaml"
+    with huge.open("wb") as stream:
+        stream.write(QUICKSTART.read_bytes())
+        stream.truncate(100_000_000)
+    start = time.perf_counter()
+    assert_clean_failure(["solve", str(huge)], "huge100.yaml", "100.0 MB", "limit is 5 MB")
+    assert time.perf_counter() - start < 1
 
 
 def test_problem_with_catalog_folder_of_bad_yaml(tmp_path: Path) -> None:

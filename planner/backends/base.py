@@ -28,6 +28,8 @@ class SolverResult:
     values: tuple[float, ...]
     seconds: float
     solver: str
+    message: str | None = None
+    """Why the solve ended in `Status.error`, when the backend knows."""
 
     @property
     def gap(self) -> float | None:
@@ -42,6 +44,8 @@ class SolverResult:
 @dataclass(frozen=True)
 class SolveOptions:
     time_limit_s: float = 60.0
+    """Wall-clock seconds for the whole backend call; it returns by this plus
+    `isolation.GRACE_S` whatever the solver does (see `planner.backends.isolation`)."""
     relative_gap: float = 1e-6
     threads: int = 1
 

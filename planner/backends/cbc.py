@@ -1,16 +1,29 @@
 """CBC through PuLP. PuLP's own status is unreliable after a time limit (it reports
 'Infeasible' when CBC merely found nothing in time), so we read CBC's log for the outcome,
-the objective and the proven bound."""
+the objective and the proven bound.
+
+Runs in the solver worker (`planner.backends.isolation`); CBC is its child, in its process
+group, so a kill at the deadline takes CBC too. PuLP's model, solution and log files go to the
+solve's scratch folder, which the parent removes even after a kill. CBC reports no plan before
+it ends, so a kill at the deadline gives `no_solution`; CBC's own limit normally ends it first.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 import tempfile
 import time
 from pathlib import Path
 
 from planner.backends.base import SolveOptions, SolverResult, Status
+from planner.backends.isolation import Progress, solve_isolated
 from planner.linear import LinearModel
+
+FILE_SHARE = 0.5
+"""CBC's clock runs from after PuLP has written the model file until before it reads the
+solution back; the two take about half as long as building the PuLP model (0.26 s + ~0.2 s vs
+0.92 s on 11,058 columns), so that much of the remaining time is kept back for them."""
 
 
 def to_pulp(model: LinearModel):  # type: ignore[no-untyped-def]
@@ -44,6 +57,7 @@ def to_pulp(model: LinearModel):  # type: ignore[no-untyped-def]
 _RESULT = re.compile(r"^Result - (.*)$", re.MULTILINE)
 _OBJECTIVE = re.compile(r"^Objective value:\s+(\S+)", re.MULTILINE)
 _PRESOLVE_INFEASIBLE = re.compile(r"^Problem is infeasible", re.MULTILINE)
+_PREPROCESS_INFEASIBLE = re.compile(r"^Pre-processing says infeasible or unbounded", re.MULTILINE)
 _BOUND = re.compile(r"^Lower bound:\s+(\S+)", re.MULTILINE)
 
 
@@ -51,21 +65,41 @@ class CbcBackend:
     name = "cbc"
 
     def solve(self, model: LinearModel, options: SolveOptions) -> SolverResult:
+        return solve_isolated(self, model, options)
+
+    def solve_here(self, model: LinearModel, options: SolveOptions, progress: Progress
+                   ) -> SolverResult:
         import pulp
 
+        started = time.perf_counter()
         problem, variables = to_pulp(model)
-        with tempfile.TemporaryDirectory() as folder:
+        built_s = time.perf_counter() - started
+        with tempfile.TemporaryDirectory(dir=progress.scratch) as folder:
             log_path = Path(folder) / "cbc.log"
             solver = pulp.PULP_CBC_CMD(
-                msg=False, timeLimit=options.time_limit_s, gapRel=options.relative_gap,
-                threads=options.threads, logPath=str(log_path), keepFiles=False,
-                options=["randomSeed 1", "randomCbcSeed 1"],
+                msg=False, timeLimit=max(progress.remaining_s() - FILE_SHARE * built_s, 0.05),
+                gapRel=options.relative_gap, threads=options.threads, logPath=str(log_path),
+                keepFiles=False, options=["randomSeed 1", "randomCbcSeed 1", *_scaling(model)],
             )
+            solver.tmpDir = folder
             started = time.perf_counter()
             problem.solve(solver)
             seconds = time.perf_counter() - started
             log = log_path.read_text(errors="replace") if log_path.exists() else ""
         return _result(log, model, variables, seconds)
+
+
+def _bounded_below(model: LinearModel) -> bool:
+    """The objective cannot fall without limit: each cost term is bounded below by its
+    variable's bound (the planner's costs are >= 0 on variables >= 0)."""
+    return all(c == 0 or (c > 0 and lower > -math.inf) or (c < 0 and upper < math.inf)
+               for c, lower, upper in zip(model.cost, model.lower, model.upper, strict=True))
+
+
+def _scaling(model: LinearModel) -> list[str]:
+    """Clp's default (geometric) scaling of a spread row made CBC call a feasible problem
+    infeasible at its first LP; without scaling it solves (see `linear.SPREAD_ROW_RATIO`)."""
+    return ["scaling off"] if model.has_spread_rows else []
 
 
 def _result(log: str, model: LinearModel, variables: list, seconds: float
@@ -74,6 +108,8 @@ def _result(log: str, model: LinearModel, variables: list, seconds: float
     text = result.group(1) if result else ""
     if not text and _PRESOLVE_INFEASIBLE.search(log):
         text = "infeasible (presolve)"
+    if not text and _PREPROCESS_INFEASIBLE.search(log) and _bounded_below(model):
+        text = "infeasible (preprocessing)"  # "or unbounded" cannot be: see _bounded_below
     objective_match = _OBJECTIVE.search(log)
     bound_match = _BOUND.search(log)
     has_solution = objective_match is not None and "infeasible" not in text.lower()

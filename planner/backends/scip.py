@@ -3,6 +3,9 @@
 The model is passed row by row through the wrapper's object API. `SetNumThreads` is honoured
 only where the bundled SCIP supports it (it runs single-threaded otherwise). OR-Tools reports
 a time limit without any solution as NOT_SOLVED, which maps to `no_solution`.
+
+Runs in the solver worker (`planner.backends.isolation`). The wrapper has no solution
+callback, so if SCIP overran its own limit and had to be killed, the result is `no_solution`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import math
 import time
 
 from planner.backends.base import SolveOptions, SolverResult, Status
+from planner.backends.isolation import Progress, solve_isolated
 from planner.linear import LinearModel
 
 
@@ -18,6 +22,10 @@ class ScipBackend:
     name = "scip"
 
     def solve(self, model: LinearModel, options: SolveOptions) -> SolverResult:
+        return solve_isolated(self, model, options)
+
+    def solve_here(self, model: LinearModel, options: SolveOptions, progress: Progress
+                   ) -> SolverResult:
         from ortools.linear_solver import pywraplp
 
         solver = pywraplp.Solver.CreateSolver("SCIP")
@@ -48,7 +56,7 @@ class ScipBackend:
                 objective.SetCoefficient(variables[index], cost)
         objective.SetOffset(model.objective_offset)
         objective.SetMinimization()
-        solver.SetTimeLimit(max(1, int(options.time_limit_s * 1000)))
+        solver.SetTimeLimit(max(1, int(progress.remaining_s() * 1000)))
         if options.threads > 1:
             solver.SetNumThreads(int(options.threads))
         parameters = pywraplp.MPSolverParameters()

@@ -1,0 +1,553 @@
+"""Vectorised candidate enumeration: the engine behind `build_candidates`.
+
+Work is shared at three levels, so a fleet of thousands of workloads costs little more than
+its distinct workload shapes:
+  * grid: every (offer, variant, tensor-parallel, batch) setting of the problem, as rows of
+    arrays (one grid per list of batch sizes);
+  * shape: a workload's kind, model, tokens, SLO, batch sizes and measured points fix the
+    roofline estimate of every setting, its memory/SLO verdict and the best (tensor-parallel,
+    batch) setting of every (offer, variant): evaluated once per shape, as arrays;
+  * profile: the shape plus the workload's variant list, quality floors and whether it allows
+    spot at all fix its candidates and rejections up to its name: built once per profile, kept
+    as arrays (for pruning and decomposition) and turned into objects per workload on demand.
+
+The sequential rules of the scalar reference (`reference_candidates`: a setting replaces the
+best so far only with more than `CAPACITY_TOLERANCE` more capacity; rejections in enumeration
+order) are reproduced exactly, and `estimate_arrays` equals `estimate` bit for bit, so the
+candidates and rejections are the reference's (tests/test_vectorised.py).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+
+import numpy as np
+
+from planner.candidates import (
+    BATCH_SIZES,
+    CAPACITY_TOLERANCE,
+    SPOT_NOT_ALLOWED,
+    Candidate,
+    CandidateSet,
+    Config,
+    Items,
+    Reason,
+    Rejection,
+    _Chunk,
+    cheapest_monthly,
+    dominated_detail,
+    hourly_costs,
+    memory_detail,
+    no_price_detail,
+    offer_allowed,
+    performance_of,
+    quality_of,
+    quota_blocks,
+    quota_detail,
+    slo_problem,
+    spot_allowance,
+    tensor_parallel_degrees,
+    utilisation_of,
+    variant_problem,
+)
+from planner.catalog import Catalog, Offer, PricingMode, Variant
+from planner.performance import (
+    Estimate,
+    EstimateArrays,
+    SettingArrays,
+    efficiency_for,
+    estimate_arrays,
+    peak_flops,
+)
+from planner.problem import BatchWorkload, OnlineWorkload, Problem, ServingWorkload
+
+# Verdict of one setting, and the rejection it produces (in `Shape.event`).
+OK, MEMORY, TTFT, TPOT, E2E = 0, 1, 2, 3, 4
+DOMINATED = 5
+"""The setting has no more capacity than the best before it."""
+REPLACED = 6
+"""The setting beats the best before it, which is rejected here."""
+NO_EVENT = -1
+EVENT_REASON = {MEMORY: Reason.memory, TTFT: Reason.ttft, TPOT: Reason.tpot, E2E: Reason.e2e,
+                DOMINATED: Reason.dominated, REPLACED: Reason.dominated}
+
+@dataclass(frozen=True)
+class Grid:
+    """Every (offer, variant, tensor-parallel, batch) setting of a problem, as rows.
+
+    Pairs (offer, variant) are numbered offer-major ("combo" = offer x variants + variant), in
+    the reference's order; a pair's rows are consecutive, tensor-parallel-major."""
+
+    start: np.ndarray
+    """First row of each pair."""
+    stop: np.ndarray
+    offer: np.ndarray
+    """Offer (position in `Context.offers`) of each row."""
+    tensor_parallel: np.ndarray
+    batch: np.ndarray
+    settings: SettingArrays
+    positions: np.ndarray
+    """[pair, k]: the pair's k-th row, -1 past its end."""
+
+
+@dataclass
+class Shape:
+    """Estimates, verdicts and the best setting of every pair for one workload shape."""
+
+    grid: Grid
+    arrays: EstimateArrays
+    overrides: dict[int, Estimate]
+    """Rows whose estimate comes from a measured point (exact or rescaled)."""
+    capacity: np.ndarray
+    """Requests/s of one instance at the utilisation cap (before any spot allowance)."""
+    best: np.ndarray
+    """Best row of each pair, -1 when no setting fits and meets the SLO."""
+    event: np.ndarray
+    """Per row: the rejection emitted at that row (`NO_EVENT`, a verdict, `DOMINATED`,
+    `REPLACED`)."""
+    subject: np.ndarray
+    """Per row: the row the rejection is about (itself, or the replaced best)."""
+    other: np.ndarray
+    """Per row: the row that beat the subject (dominated and replaced events)."""
+    events_before: np.ndarray
+    """events_before[r]: rejection events in rows before r (length rows + 1)."""
+    _values: list[list[float]] | None = None
+    _estimates: dict[int, Estimate] = field(default_factory=dict)
+
+    def estimate(self, row: int) -> Estimate:
+        found = self._estimates.get(row)
+        if found is None:
+            found = self.overrides.get(row)
+            if found is None:
+                if self._values is None:
+                    a = self.arrays
+                    self._values = [a.ttft_ms.tolist(), a.tpot_ms.tolist(), a.e2e_ms.tolist(),
+                                    a.throughput_rps.tolist(), a.memory_needed_gb.tolist(),
+                                    a.memory_usable_gb.tolist()]
+                v = self._values
+                found = Estimate(v[0][row], v[1][row], v[2][row], v[3][row], v[4][row],
+                                 v[5][row], "roofline")
+            self._estimates[row] = found
+        return found
+
+
+@dataclass
+class Profile:
+    """Candidates and rejections shared by the workloads of one profile (see module doc),
+    with `workload` standing in for them (its name is not used)."""
+
+    workload: ServingWorkload
+    shape: Shape
+    # candidates, in enumeration order
+    pair: np.ndarray
+    mode: np.ndarray
+    """Position in `Context.modes`."""
+    row: np.ndarray
+    capacity_rps: np.ndarray
+    """After the spot interruption allowance."""
+    cost_usd_per_month: np.ndarray
+    quality: np.ndarray
+    usage_usd_per_hour: np.ndarray
+    carbon_usd_per_hour: np.ndarray
+    # rejections
+    before: np.ndarray
+    """Per pair: the variant, quality or quota problem (position in `details`) that rejects it
+    before any setting is evaluated, or -1."""
+    details: list[tuple[Reason, str]]
+    banned: np.ndarray
+    """[pair, mode]: the pair's best setting is rejected in this pricing mode (no price, or
+    spot not allowed)."""
+    rejection_count: int
+    _candidates: dict[int, tuple[object, ...]] | None = None
+    _rejections: list[tuple[object, ...]] | None = None
+
+    @property
+    def candidate_count(self) -> int:
+        return len(self.pair)
+
+
+class Context:
+    """What every workload of one problem shares: allowed offers, prices, grids, shapes."""
+
+    def __init__(self, problem: Problem, catalog: Catalog) -> None:
+        self.problem, self.catalog = problem, catalog
+        self.offers: list[Offer] = [o for o in catalog.offers if offer_allowed(problem, catalog, o)]
+        self.variants: list[Variant] = list(catalog.variants.values())
+        self.modes: tuple[PricingMode, ...] = tuple(m for m in PricingMode
+                                                    if m in problem.allow.pricing)
+        self.price_hint = [cheapest_monthly(catalog, o, problem.allow.pricing) for o in self.offers]
+        self.blocked = [quota_blocks(problem, catalog, o) for o in self.offers]
+        self.monthly = [[catalog.monthly_price(o, m) for m in self.modes] for o in self.offers]
+        self.hourly = [[hourly_costs(problem, catalog, o, m) for m in self.modes]
+                       for o in self.offers]
+        priced = np.array([[m is not None for m in row] for row in self.monthly], dtype=bool
+                          ).reshape(len(self.offers), len(self.modes))
+        self.priced = priced
+        self.monthly_array = np.array([[m or 0.0 for m in row] for row in self.monthly],
+                                      dtype=float).reshape(priced.shape)
+        self.usage_array = np.array([[u for u, _ in row] for row in self.hourly], dtype=float
+                                    ).reshape(priced.shape)
+        self.carbon_array = np.array([[c for _, c in row] for row in self.hourly], dtype=float
+                                     ).reshape(priced.shape)
+        self.spot_mode = np.array([m is PricingMode.spot for m in self.modes], dtype=bool)
+        self.allowances: dict[str, np.ndarray] = {}
+        self.befores: dict[Hashable, tuple[np.ndarray, list[tuple[Reason, str]]]] = {}
+        self.grids: dict[tuple[int, ...], Grid] = {}
+        self.shapes: dict[Hashable, Shape] = {}
+        self.variant_checks: dict[Hashable, list[tuple[Reason, str] | None]] = {}
+        self.qualities: dict[Hashable, list[tuple[float, str | None]]] = {}
+
+    def pair(self, pair: int) -> tuple[Offer, Variant]:
+        return self.offers[pair // len(self.variants)], self.variants[pair % len(self.variants)]
+
+    def grid(self, batches: tuple[int, ...]) -> Grid:
+        found = self.grids.get(batches)
+        if found is None:
+            found = self.grids[batches] = self._grid(batches)
+        return found
+
+    def _grid(self, batches: tuple[int, ...]) -> Grid:
+        rows: list[tuple[int, int, int, int]] = []  # offer, variant, tp, batch
+        start, stop = [], []
+        for (o, offer), v in itertools.product(enumerate(self.offers), range(len(self.variants))):
+            start.append(len(rows))
+            rows += [(o, v, tp, b) for tp in tensor_parallel_degrees(offer.count) for b in batches]
+            stop.append(len(rows))
+        table = np.array(rows, dtype=np.int64).reshape(-1, 4)
+        offer_at, variant_at, tp, batch = table.T
+        accelerators = [self.catalog.accelerators[o.accelerator] for o in self.offers]
+        efficiencies = [efficiency_for(a) for a in accelerators]
+        flops = np.array([[peak_flops(a, v) for v in self.variants] for a in accelerators]
+                         ).reshape(len(self.offers), len(self.variants))
+
+        def per_offer(values: list[float]) -> np.ndarray:
+            return np.array(values, dtype=float)[offer_at]
+
+        def per_variant(values: list[float]) -> np.ndarray:
+            return np.array(values, dtype=float)[variant_at]
+
+        settings = SettingArrays(
+            count=tp, batch=batch, peak_flops=flops[offer_at, variant_at],
+            bandwidth_gb_s=per_offer([a.bandwidth_gb_s for a in accelerators]),
+            memory_gb=per_offer([a.memory_gb for a in accelerators]),
+            mfu=per_offer([e.mfu for e in efficiencies]),
+            mbu=per_offer([e.mbu for e in efficiencies]),
+            step_overhead_ms=per_offer([e.step_overhead_ms for e in efficiencies]),
+            tp_overhead_ms_per_layer=per_offer([e.tp_overhead_ms_per_layer for e in efficiencies]),
+            weight_bytes_per_param=per_variant([v.weight_bytes_per_param for v in self.variants]),
+            bandwidth_efficiency=per_variant([v.bandwidth_efficiency for v in self.variants]))
+        starts, stops = np.array(start, dtype=np.int64), np.array(stop, dtype=np.int64)
+        longest = int((stops - starts).max(initial=0))
+        positions = starts[:, None] + np.arange(longest)[None, :]
+        positions = np.where(positions < stops[:, None], positions, -1)
+        return Grid(starts, stops, offer_at, tp, batch, settings, positions)
+
+    def shape(self, workload: ServingWorkload) -> Shape:
+        key = shape_key(workload)
+        found = self.shapes.get(key)
+        if found is None:
+            found = self.shapes[key] = self._shape(workload)
+        return found
+
+    def _shape(self, workload: ServingWorkload) -> Shape:
+        grid = self.grid(tuple(workload.batch_sizes or BATCH_SIZES))
+        model = self.catalog.models[workload.model]
+        arrays = estimate_arrays(model, grid.settings, workload.tokens.prompt,
+                                 workload.tokens.output)
+        overrides = self._measured(workload, grid)
+        if overrides:
+            arrays = _with(arrays, overrides)
+        rows = len(grid.batch)
+        status = np.where(arrays.fits, OK, MEMORY)
+        if isinstance(workload, OnlineWorkload):  # the SLO rows, in slo_problem's order
+            for limit, values, verdict in ((workload.slo.ttft_ms, arrays.ttft_ms, TTFT),
+                                           (workload.slo.tpot_ms, arrays.tpot_ms, TPOT),
+                                           (workload.slo.e2e_ms, arrays.e2e_ms, E2E)):
+                if limit is not None:
+                    status = np.where((status == OK) & (values > limit), verdict, status)
+        counts = np.array([o.count for o in self.offers], dtype=np.int64)[grid.offer]
+        capacity = arrays.throughput_rps * utilisation_of(self.problem, workload) * (
+            counts // grid.tensor_parallel)
+        best = np.full(len(grid.start), -1, dtype=np.int64)
+        best_capacity = np.zeros(len(grid.start))
+        event = np.full(rows, NO_EVENT, dtype=np.int64)
+        subject = np.arange(rows, dtype=np.int64)
+        other = np.full(rows, -1, dtype=np.int64)
+        for column in grid.positions.T:  # the reference's loop, for every pair at once
+            pairs = np.flatnonzero(column >= 0)
+            here = column[pairs]
+            verdict = status[here]
+            failed = verdict != OK
+            event[here[failed]] = verdict[failed]
+            pairs, here = pairs[~failed], here[~failed]
+            before = best[pairs]
+            better = (before < 0) | (capacity[here] > best_capacity[pairs] + CAPACITY_TOLERANCE)
+            replaced = better & (before >= 0)
+            event[here[replaced]] = REPLACED
+            subject[here[replaced]] = before[replaced]
+            other[here[replaced]] = here[replaced]
+            event[here[~better]] = DOMINATED
+            other[here[~better]] = before[~better]
+            best[pairs[better]] = here[better]
+            best_capacity[pairs[better]] = capacity[here[better]]
+        events_before = np.concatenate([[0], np.cumsum(event != NO_EVENT)])
+        return Shape(grid, arrays, overrides, capacity, best, event, subject, other,
+                     events_before)
+
+    def _measured(self, workload: ServingWorkload, grid: Grid) -> dict[int, Estimate]:
+        """Rows of pairs with a measured point on their accelerator and variant: the scalar
+        `performance_of` (measured wins, or the roofline rescaled to the nearest point)."""
+        measured = {(self.catalog.resolve_accelerator(p.accelerator), p.variant)
+                    for p in workload.measured}
+        overrides: dict[int, Estimate] = {}
+        if not measured:
+            return overrides
+        for pair in range(len(grid.start)):
+            offer, variant = self.pair(pair)
+            if (offer.accelerator, variant.name) not in measured:
+                continue
+            for row in range(int(grid.start[pair]), int(grid.stop[pair])):
+                overrides[row] = performance_of(workload, self.catalog, variant, offer,
+                                                int(grid.tensor_parallel[row]),
+                                                int(grid.batch[row]))
+        return overrides
+
+    def variant_check(self, workload: ServingWorkload) -> list[tuple[Reason, str] | None]:
+        key = workload.variants
+        found = self.variant_checks.get(key)
+        if found is None:
+            found = self.variant_checks[key] = [
+                variant_problem(workload, self.catalog, variant, offer)
+                for offer, variant in itertools.product(self.offers, self.variants)]
+        return found
+
+    def quality(self, workload: ServingWorkload) -> list[tuple[float, str | None]]:
+        key = (workload.model, workload.min_quality, workload.min_quality_score)
+        found = self.qualities.get(key)
+        if found is None:
+            found = self.qualities[key] = [quality_of(workload, self.catalog, v)
+                                           for v in self.variants]
+        return found
+
+    def allowance(self, workload: ServingWorkload) -> np.ndarray:
+        """[offer, mode]: share of a spot instance's capacity held back (by workload kind)."""
+        found = self.allowances.get(workload.kind)
+        if found is None:
+            found = self.allowances[workload.kind] = np.array(
+                [[spot_allowance(workload, offer, mode) for mode in self.modes]
+                 for offer in self.offers], dtype=float).reshape(self.priced.shape)
+        return found
+
+    def before(self, workload: ServingWorkload) -> tuple[np.ndarray, list[tuple[Reason, str]]]:
+        """Per pair, the problem found before any setting is evaluated (variant, quality,
+        quota, in the reference's order), as a position in the list returned, or -1."""
+        key = (workload.variants, workload.model, workload.min_quality, workload.min_quality_score)
+        found = self.befores.get(key)
+        if found is None:
+            checks, qualities = self.variant_check(workload), self.quality(workload)
+            before = np.full(len(checks), -1, dtype=np.int64)
+            details: list[tuple[Reason, str]] = []
+            for pair, problem in enumerate(checks):
+                o, v = divmod(pair, len(self.variants))
+                quality_issue = qualities[v][1]
+                if problem is None and quality_issue is not None:
+                    problem = (Reason.quality, quality_issue)
+                blocked = self.blocked[o]
+                if problem is None and blocked is not None:
+                    problem = (Reason.quota, quota_detail(self.offers[o], blocked))
+                if problem is not None:
+                    before[pair] = len(details)
+                    details.append(problem)
+            found = self.befores[key] = (before, details)
+        return found
+
+    def profile(self, workload: ServingWorkload) -> Profile:
+        """Candidates and rejections of `workload`, as the reference enumerates them."""
+        shape = self.shape(workload)
+        grid = shape.grid
+        before, details = self.before(workload)
+        variants = len(self.variants)
+        offer_of = np.arange(len(before)) // variants
+        evaluated = before < 0
+        best = np.where(evaluated, shape.best, -1)
+        events = shape.events_before[grid.stop] - shape.events_before[grid.start]
+        spot_banned = workload.max_spot_share == 0
+        # [pair, mode]: the pair's best setting in each mode, candidate or rejected
+        offered = (best >= 0)[:, None] & np.ones(len(self.modes), dtype=bool)[None, :]
+        banned = offered & (~self.priced[offer_of] | (self.spot_mode[None, :] & spot_banned))
+        pair, mode = np.nonzero(offered & ~banned)  # pair-major: the reference's order
+        offer = offer_of[pair]
+        row = best[pair]
+        quality = np.array([q for q, _ in self.quality(workload)], dtype=float)
+        return Profile(
+            workload, shape, pair, mode, row,
+            shape.capacity[row] * (1 - self.allowance(workload)[offer, mode]),
+            self.monthly_array[offer, mode], quality[pair % variants],
+            self.usage_array[offer, mode], self.carbon_array[offer, mode],
+            before, details, banned,
+            int((~evaluated).sum() + events[evaluated].sum() + banned.sum()))
+
+    # -- objects -----------------------------------------------------------------------------
+
+    def candidate_templates(self, profile: Profile) -> list[tuple[object, ...]]:
+        """Per candidate: the Config fields after the workload name, then the Candidate fields
+        after the config."""
+        return [self.candidate_template(profile, k) for k in range(profile.candidate_count)]
+
+    def candidate_template(self, profile: Profile, k: int) -> tuple[object, ...]:
+        if profile._candidates is None:
+            profile._candidates = {}
+        found = profile._candidates.get(k)
+        if found is None:
+            grid, shape = profile.shape.grid, profile.shape
+            offer, variant = self.pair(int(profile.pair[k]))
+            row = int(profile.row[k])
+            found = profile._candidates[k] = (
+                offer, self.modes[int(profile.mode[k])], variant.name,
+                int(grid.tensor_parallel[row]), int(grid.batch[row]), shape.estimate(row),
+                float(profile.capacity_rps[k]), float(profile.cost_usd_per_month[k]),
+                float(profile.quality[k]), float(profile.usage_usd_per_hour[k]),
+                float(profile.carbon_usd_per_hour[k]), profile.workload.kind)
+        return found
+
+    def rejection_templates(self, profile: Profile) -> list[tuple[object, ...]]:
+        """Per rejection: the Config fields after the workload name, then the Rejection fields
+        after the config."""
+        if profile._rejections is not None:
+            return profile._rejections
+        shape, grid, workload = profile.shape, profile.shape.grid, profile.workload
+        tp, batch = grid.tensor_parallel.tolist(), grid.batch.tolist()
+        event, subject, other = shape.event.tolist(), shape.subject.tolist(), shape.other.tolist()
+        templates: list[tuple[object, ...]] = []
+        for pair, found in enumerate(profile.before.tolist()):
+            offer, variant = self.pair(pair)
+            o = pair // len(self.variants)
+            hint = self.price_hint[o]
+            if found >= 0:
+                reason, detail = profile.details[found]
+                templates.append((offer, None, variant.name, offer.count, 1, reason, detail, hint,
+                                  None))
+                continue
+            for row in range(int(grid.start[pair]), int(grid.stop[pair])):
+                if event[row] == NO_EVENT:
+                    continue
+                about = subject[row]
+                perf = shape.estimate(about)
+                if event[row] == MEMORY:
+                    detail = memory_detail(perf, tp[about], offer)
+                elif event[row] in (DOMINATED, REPLACED):
+                    detail = dominated_detail(tp[other[row]], batch[other[row]])
+                else:
+                    slo = slo_problem(workload, perf)
+                    assert slo is not None
+                    detail = slo[1]
+                templates.append((offer, None, variant.name, tp[about], batch[about],
+                                  EVENT_REASON[event[row]], detail, hint, perf))
+            best = int(shape.best[pair])
+            for m in np.flatnonzero(profile.banned[pair]).tolist():
+                mode, perf = self.modes[m], shape.estimate(best)
+                if self.monthly[o][m] is None:
+                    templates.append((offer, mode, variant.name, tp[best], batch[best],
+                                      Reason.no_price, no_price_detail(offer, mode), None, perf))
+                else:
+                    templates.append((offer, mode, variant.name, tp[best], batch[best],
+                                      Reason.spot_not_allowed, SPOT_NOT_ALLOWED,
+                                      self.monthly[o][m], perf))
+        profile._rejections = templates
+        return templates
+
+
+def shape_key(workload: ServingWorkload) -> Hashable:
+    """What fixes every setting's estimate and verdict (see module doc)."""
+    slo = workload.slo if isinstance(workload, OnlineWorkload) else None
+    return (workload.kind, workload.model, workload.tokens.prompt, workload.tokens.output,
+            None if slo is None else (slo.ttft_ms, slo.tpot_ms, slo.e2e_ms),
+            tuple(workload.batch_sizes or BATCH_SIZES), workload.measured)
+
+
+def profile_key(workload: ServingWorkload) -> Hashable:
+    """What fixes a workload's candidates and rejections up to its name."""
+    return (shape_key(workload), workload.variants, workload.min_quality,
+            workload.min_quality_score, workload.max_spot_share == 0)
+
+
+def _with(arrays: EstimateArrays, overrides: dict[int, Estimate]) -> EstimateArrays:
+    rows = np.fromiter(overrides, dtype=np.int64, count=len(overrides))
+    values = {}
+    for name in ("ttft_ms", "tpot_ms", "e2e_ms", "throughput_rps", "memory_needed_gb",
+                 "memory_usable_gb"):
+        column = getattr(arrays, name).copy()
+        column[rows] = [getattr(overrides[row], name) for row in overrides]
+        values[name] = column
+    return EstimateArrays(**values)
+
+
+class CandidateTable:
+    """The candidates of every serving workload of a problem, as per-profile arrays.
+
+    Workload i (in `workloads`) has `profiles[profile_of[i]]`'s candidates, numbered from
+    `candidate_start[i]`; its rejections follow the same profile."""
+
+    def __init__(self, problem: Problem, catalog: Catalog) -> None:
+        self.context = Context(problem, catalog)
+        self.workloads: list[ServingWorkload] = [
+            w for w in problem.workloads if isinstance(w, OnlineWorkload | BatchWorkload)]
+        self.profiles: list[Profile] = []
+        known: dict[Hashable, int] = {}
+        profile_of = []
+        for workload in self.workloads:
+            key = profile_key(workload)
+            if key not in known:
+                known[key] = len(self.profiles)
+                self.profiles.append(self.context.profile(workload))
+            profile_of.append(known[key])
+        self.profile_of = np.array(profile_of, dtype=np.int64)
+        counts = np.array([self.profiles[p].candidate_count for p in profile_of], dtype=np.int64)
+        self.candidate_count = counts
+        self.candidate_start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) \
+            if len(counts) else np.zeros(0, dtype=np.int64)
+
+    def candidates_of(self, index: int) -> list[Candidate]:
+        workload = self.workloads[index]
+        name, start = workload.name, int(self.candidate_start[index])
+        templates = self.context.candidate_templates(self.profiles[self.profile_of[index]])
+        return [Candidate(start + k, Config(name, *t[:5]), *t[5:])  # type: ignore[arg-type]
+                for k, t in enumerate(templates)]
+
+    def rejections_of(self, index: int) -> list[Rejection]:
+        name = self.workloads[index].name
+        templates = self.context.rejection_templates(self.profiles[self.profile_of[index]])
+        return [Rejection(Config(name, *t[:5]), *t[5:])  # type: ignore[arg-type]
+                for t in templates]
+
+    def candidates_at(self, indices: Sequence[int]) -> tuple[Candidate, ...]:
+        """The candidates with these indices (ascending), built without the others."""
+        wanted = np.asarray(indices, dtype=np.int64)
+        owner = np.searchsorted(self.candidate_start, wanted, side="right") - 1
+        found: list[Candidate] = []
+        bounds = np.flatnonzero(np.diff(owner)) + 1
+        for part in np.split(wanted, bounds) if len(wanted) else []:
+            index = int(owner[np.searchsorted(wanted, part[0])])
+            name, start = self.workloads[index].name, int(self.candidate_start[index])
+            profile = self.profiles[self.profile_of[index]]
+            for k in (part - start).tolist():
+                t = self.context.candidate_template(profile, k)
+                found.append(Candidate(start + k, Config(name, *t[:5]), *t[5:]))  # type: ignore[arg-type]
+        return tuple(found)
+
+    def candidate_set(self) -> CandidateSet:
+        candidates = Items([_Chunk(w.name, int(self.candidate_count[i]),
+                                   partial(self.candidates_of, i))
+                            for i, w in enumerate(self.workloads)], self)
+        rejections = Items([_Chunk(w.name, self.profiles[self.profile_of[i]].rejection_count,
+                                   partial(self.rejections_of, i))
+                            for i, w in enumerate(self.workloads)], self)
+        return CandidateSet(candidates, rejections)
+
+
+def enumerate_candidates(problem: Problem, catalog: Catalog) -> CandidateSet:
+    """`build_candidates`: see the module doc."""
+    return CandidateTable(problem, catalog).candidate_set()

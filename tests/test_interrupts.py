@@ -1,0 +1,117 @@
+"""An interrupted `plan solve -o FILE` leaves nothing behind: no output file, no temporary
+file next to it, no scratch folder and no solver process; it exits 130 with one line
+("interrupted") and no traceback. Tested in-process (KeyboardInterrupt raised during the solve
+and during the write) and with a real SIGINT to a `plan solve` process in the middle of a
+solve."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+import planner.output
+import planner.solve
+from conftest import ROOT, generated_fleet, tiny_problem, write_problem
+from planner.cli import main
+
+
+def raise_interrupt(*args: object, **kwargs: object) -> None:
+    raise KeyboardInterrupt
+
+
+def assert_clean_interrupt(result: Result, folder: Path) -> None:
+    assert result.exit_code == 130
+    assert result.output.splitlines()[-1] == "interrupted"  # stderr, mixed in by old clicks
+    assert "Traceback" not in result.output and "{" not in result.output
+    assert sorted(p.name for p in folder.iterdir()) == ["problem.yaml"]
+
+
+def test_interrupt_during_the_solve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_problem(tmp_path, tiny_problem())
+    monkeypatch.setattr(planner.solve, "solve", raise_interrupt)
+    result = CliRunner().invoke(main, ["solve", str(path), "-o", str(tmp_path / "out.json")])
+    assert_clean_interrupt(result, tmp_path)
+
+
+def test_interrupt_while_writing_the_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                            ) -> None:
+    """The temporary file is written, then the rename is interrupted: it must go."""
+    path = write_problem(tmp_path, tiny_problem())
+    monkeypatch.setattr(planner.output.os, "replace", raise_interrupt)
+    result = CliRunner().invoke(main, ["solve", str(path), "--format", "json",
+                                       "-o", str(tmp_path / "out.json")])
+    assert_clean_interrupt(result, tmp_path)
+
+
+def _children(pid: int) -> set[int]:
+    """Processes whose parent is `pid` (Linux /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_sigint_to_a_running_solve_leaves_nothing_behind(tmp_path: Path) -> None:
+    problem, _ = generated_fleet(30)  # HiGHS needs far longer than the test waits
+    path = tmp_path / "problem.yaml"
+    path.write_text(yaml.safe_dump(problem.model_dump(mode="json", exclude_defaults=True),
+                                   sort_keys=False), encoding="utf-8")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    output = tmp_path / "out.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "planner.cli", "solve", str(path), "--time-limit", "120",
+         "-o", str(output)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, TMPDIR=str(scratch)))
+    try:
+        workers = _wait_for_worker(process.pid, scratch)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, stderr
+    assert stderr.splitlines()[-1] == "interrupted", stderr
+    assert "Traceback" not in stderr and stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["problem.yaml", "tmp"]
+    assert list(scratch.iterdir()) == []
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _wait_for_worker(pid: int, scratch: Path) -> set[int]:
+    """The solver worker's pid, once it is solving (its scratch folder exists)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        workers = _children(pid)
+        if workers and any(scratch.iterdir()):
+            time.sleep(0.5)  # well inside the solve
+            return workers
+        time.sleep(0.05)
+    raise AssertionError("the solve did not start within 60 s")
