@@ -153,8 +153,8 @@ class Items(Sequence[Item]):
 
     def __init__(self, chunks: Sequence[_Chunk[Item]], table: CandidateTable | None = None
                  ) -> None:
-        self._chunks = list(chunks)
-        self._ends = list(itertools.accumulate(chunk.length for chunk in self._chunks))
+        self._chunks: list[_Chunk[Item]] = list(chunks)
+        self._ends: list[int] = list(itertools.accumulate(chunk.length for chunk in self._chunks))
         self.table = table
         """The arrays behind the candidates, when they come from `build_candidates`."""
         self._by_name: dict[str, list[int]] | None = None
@@ -191,7 +191,8 @@ class Items(Sequence[Item]):
 
     def __add__(self, other: Sequence[Item]) -> Items[Item]:
         items = tuple(other)
-        return Items([*self._chunks, _Chunk(None, len(items), tuple, items)], self.table)
+        tail: _Chunk[Item] = _Chunk(None, len(items), tuple, items)
+        return Items(self._chunks + [tail], self.table)
 
     def for_workload(self, name: str) -> list[Item]:
         """This workload's items, in order."""

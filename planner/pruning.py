@@ -244,7 +244,8 @@ def _dominated_resources(problem: Problem, resources: Resources, blocks: list[Bl
     hourly = np.array(resources.hourly)
     committed, spot, usage = resources.committed, resources.spot, resources.quota_usage
     existing = existing_commitments(problem)
-    protected = np.array([key in existing for key in resources.keys()])
+    names = resources.keys()
+    protected = np.array([name in existing for name in names])
     month = HOURS_PER_MONTH
     # dominates[a, b]: every instance of resource b can be swapped for one of a
     cheaper = np.where(
