@@ -192,7 +192,9 @@ class Items(Sequence[Item]):
     def __add__(self, other: Sequence[Item]) -> Items[Item]:
         items = tuple(other)
         tail: _Chunk[Item] = _Chunk(None, len(items), tuple, items)
-        return Items(self._chunks + [tail], self.table)
+        chunks = list(self._chunks)
+        chunks.append(tail)
+        return Items(chunks, self.table)
 
     def for_workload(self, name: str) -> list[Item]:
         """This workload's items, in order."""
