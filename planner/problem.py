@@ -10,7 +10,8 @@ are always rejected.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from collections.abc import Mapping
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -313,7 +314,7 @@ class Problem(Strict):
     performance: Performance = Performance()
     workloads: tuple[Workload, ...] = Field(min_length=1)
 
-    @property
+    @cached_property
     def periods(self) -> int:
         """Planning periods per week-shaped cycle: 1 (flat demand), 24 (hours of a day) or 168
         (hours of a week); every hourly profile is spread over this grid."""
@@ -321,6 +322,13 @@ class Problem(Strict):
         if any(isinstance(w, BatchWorkload) for w in self.workloads):
             lengths.add(HOURS_PER_DAY)
         return max(lengths | {1})
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+                   ) -> Problem:
+        """A copy with `update` applied; cached derived values are recomputed."""
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("periods", None)
+        return copied
 
     def online(self) -> list[OnlineWorkload]:
         return [w for w in self.workloads if isinstance(w, OnlineWorkload)]
