@@ -29,13 +29,11 @@ are listed as skipped.
 from __future__ import annotations
 
 import math
-import os
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from planner.backends.highs import quiet_stdout
 from planner.budget_mode import SERVE_MOST_VALUE
 from planner.candidates import CandidateSet, Reason
 from planner.formulation import Formulation, RowTag
@@ -106,20 +104,6 @@ class LpSolution:
     values: tuple[float, ...]
 
 
-@contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """HiGHS prints a banner from C++ when constructed; keep our stdout clean for JSON."""
-    sys.stdout.flush()
-    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
-
-
 def discrete_choices(formulation: Formulation) -> set[int]:
     return {*formulation.variant_column.values(), *formulation.prepare_column.values(),
             *formulation.train_column.values(), *formulation.admit_column.values()}
@@ -141,7 +125,7 @@ def lp_with_choices_fixed(formulation: Formulation, values: tuple[float, ...]) -
     for column in fixed:
         lower[column] = upper[column] = round(values[column])
     inf = highspy.kHighsInf
-    with _quiet_stdout():
+    with quiet_stdout():
         highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("threads", 1)

@@ -32,6 +32,15 @@ def time_problem(pricing: list[str], regions: list[str] | None = None, **overrid
     return document
 
 
+def nightly_batch() -> dict:  # type: ignore[type-arg]
+    """288,000 requests between 22:00 and 06:00: one TA (10 req/s) busy all night."""
+    return {"kind": "batch", "name": "nightly", "model": "tiny-8b", "requests_per_day": 288000,
+            "tokens": {"prompt": 500, "output": 100}, "variants": ["bf16"], "batch_sizes": [8],
+            "window": {"start_hour": 22, "end_hour": 6},
+            "measured": [{"accelerator": "TA", "batch": 8, "throughput_rps": 10, "ttft_ms": 100,
+                          "tpot_ms": 20}]}
+
+
 def hours_profile(hours: int, rate: float = 8.0) -> list[float]:
     return [rate if hour < hours else 0.0 for hour in range(24)]
 
@@ -75,12 +84,7 @@ def test_batch_fills_idle_reserved_nights(solve_document) -> None:  # type: igno
     profile = [8.0 if 9 <= hour < 18 else 0.0 for hour in range(24)]
     document = time_problem(["on_demand", "reserved_1y"], workload={"profile_rps": profile})
     del document["workloads"][0]["rate_rps"]
-    document["workloads"].append({
-        "kind": "batch", "name": "nightly", "model": "tiny-8b", "requests_per_day": 288000,
-        "tokens": {"prompt": 500, "output": 100}, "variants": ["bf16"], "batch_sizes": [8],
-        "window": {"start_hour": 22, "end_hour": 6},
-        "measured": [{"accelerator": "TA", "batch": 8, "throughput_rps": 10, "ttft_ms": 100,
-                      "tpot_ms": 20}]})
+    document["workloads"].append(nightly_batch())
     _, _, plan = solve_document(document)
     assert plan.objective_usd_per_month == pytest.approx(438)
     (pool,) = plan.commitments
@@ -228,12 +232,7 @@ def test_weekly_profile_with_idle_weekends(solve_document, pricing: list[str],  
     _, _, plan = solve_document(document)
     assert plan.periods == 168
     assert plan.objective_usd_per_month == pytest.approx(expected)
-    document["workloads"].append({
-        "kind": "batch", "name": "nightly", "model": "tiny-8b", "requests_per_day": 288000,
-        "tokens": {"prompt": 500, "output": 100}, "variants": ["bf16"], "batch_sizes": [8],
-        "window": {"start_hour": 22, "end_hour": 6},
-        "measured": [{"accelerator": "TA", "batch": 8, "throughput_rps": 10, "ttft_ms": 100,
-                      "tpot_ms": 20}]})
+    document["workloads"].append(nightly_batch())
     _, _, plan = solve_document(document)
     busy = [sum(column) for column in zip(*(a.instances_by_period for a in plan.allocations
                                             if a.workload == "nightly"), strict=True)]

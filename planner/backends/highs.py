@@ -39,7 +39,7 @@ _scheduler: tuple[int, int] | None = None
 
 
 @contextmanager
-def _quiet_stdout() -> Iterator[None]:
+def quiet_stdout() -> Iterator[None]:
     """HiGHS prints a banner from C++ when constructed; keep our stdout clean for JSON."""
     sys.stdout.flush()
     saved = os.dup(1)
@@ -64,7 +64,7 @@ class HighsBackend:
         import highspy
 
         _ready_scheduler(highspy, options.threads)
-        with _quiet_stdout():
+        with quiet_stdout():
             highs = highspy.Highs()
         highs.setOptionValue("output_flag", False)
         highs.setOptionValue("mip_rel_gap", float(options.relative_gap))
