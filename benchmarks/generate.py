@@ -1,12 +1,18 @@
 """Seeded generator of realistic fleets on the default catalog (solver benchmarks).
 
-`generate(n, seed)` returns a `Problem` with `n` online workloads drawn over the catalog's
-models with realistic rates (0.5-50 req/s), token mixes (chat, RAG long prompt,
+`generate(n, seed, hourly=False)` returns a `Problem` with `n` online workloads drawn over the
+catalog's models with realistic rates (0.5-50 req/s), token mixes (chat, RAG long prompt,
 summarisation, short classification; embeddings for the embedding model), SLOs loose enough
 that every drawn workload has a configuration, quality floors, spot shares and min replicas,
 plus shared coupling: a budget of 1.3x the sum of each workload's cheapest stand-alone
 non-spot cost, and quotas on the most used accelerator type and provider of that stand-alone
-plan (about 60 % / 75 % of its use) so they bind.
+plan (about 60 % / 75 % of its use) so they bind. Reserved (1y, 3y) pools are allowed and
+shared by every workload of an offer.
+
+With `hourly`, demand varies over a 24-hour day (the rate drawn is the peak): chat and
+classification follow a `diurnal` cosine (trough 10-40 % of the peak at 04:00), RAG and
+summarisation `business-hours` (the peak 09:00-18:00, 10-40 % otherwise), embeddings stay
+flat. The plan then has 24 periods and the reserved pools are shared across hours too.
 
 The stand-alone costs are computed cheaply: each (model, mix, quality floor) template is
 probed once with a one-workload problem, and each workload's cost is then the cheapest
@@ -49,9 +55,18 @@ class Option:
     provider: str
 
 
+SHAPES = {"chat": "diurnal", "classify": "diurnal", "rag": "business-hours",
+          "summarise": "business-hours", "embed": None}
+"""Daily shape of each token mix with `hourly` demand (None: flat)."""
+
+
 @cache
-def _catalog() -> Catalog:
+def catalog() -> Catalog:
+    """The default catalog (loaded once)."""
     return load_catalog(["default"])
+
+
+_catalog = catalog
 
 
 def _workload(name: str, model: str, mix: str, floor: float | None, rate: float,
@@ -68,11 +83,10 @@ def _workload(name: str, model: str, mix: str, floor: float | None, rate: float,
 @cache
 def _template(model: str, mix: str, floor: float | None) -> tuple[Option, ...]:
     """Non-spot candidates of one workload shape (rate and replicas do not change them)."""
-    catalog = _catalog()
     problem = Problem.model_validate({
         "name": "probe", "allow": {"providers": PROVIDERS},
         "workloads": [_workload("probe", model, mix, floor, 10.0, 0.0, 0)]})
-    candidates = build_candidates(problem, catalog)
+    candidates = build_candidates(problem, catalog())
     return tuple(Option(c.capacity_rps, c.cost_usd_per_month, c.config.replicas_per_instance,
                         c.accelerators, c.config.offer.accelerator, c.config.offer.provider)
                  for c in candidates.candidates if c.mode is not PricingMode.spot)
@@ -86,11 +100,11 @@ def _alone(options: tuple[Option, ...], rate: float, replicas: int) -> tuple[flo
     return cost(best), best
 
 
-def generate(workloads: int, seed: int = 0) -> Problem:
-    """A fleet of `workloads` online workloads with a binding budget and quotas."""
+def generate(workloads: int, seed: int = 0, hourly: bool = False) -> Problem:
+    """A fleet of `workloads` online workloads with a binding budget and quotas; with `hourly`,
+    24-hour demand (see the module doc)."""
     rng = random.Random(seed)
-    catalog = _catalog()
-    models = sorted(catalog.models)
+    models = sorted(catalog().models)
     documents: list[dict[str, Any]] = []
     total = 0.0
     accelerator_use: Counter[str] = Counter()
@@ -111,8 +125,12 @@ def generate(workloads: int, seed: int = 0) -> Problem:
         total += cost
         accelerator_use[best.accelerator] += instances * best.accelerators
         provider_use[best.provider] += instances * best.accelerators
-        documents.append(_workload(f"w{len(documents):05d}-{mix}", model, mix, floor, rate, spot,
-                                   replicas))
+        document = _workload(f"w{len(documents):05d}-{mix}", model, mix, floor, rate, spot,
+                             replicas)
+        if hourly and SHAPES[mix] is not None:
+            document["shape"] = SHAPES[mix]
+            document["trough_fraction"] = round(rng.uniform(0.1, 0.4), 2)
+        documents.append(document)
     quotas = []
     if accelerator_use:
         accelerator, used = accelerator_use.most_common(1)[0]
@@ -121,7 +139,7 @@ def generate(workloads: int, seed: int = 0) -> Problem:
         provider, used = provider_use.most_common(1)[0]
         quotas.append({"provider": provider, "max_accelerators": max(1, int(0.75 * used))})
     return Problem.model_validate({
-        "name": f"fleet-{workloads}-seed{seed}",
+        "name": f"fleet-{workloads}{'-hourly' if hourly else ''}-seed{seed}",
         "catalogs": ["default"],
         "allow": {"providers": PROVIDERS},
         "budget_usd_per_month": round(1.3 * total, 2),
@@ -133,5 +151,6 @@ def generate(workloads: int, seed: int = 0) -> Problem:
 if __name__ == "__main__":
     import sys
 
-    fleet = generate(int(sys.argv[1]) if len(sys.argv) > 1 else 10)
+    fleet = generate(int(sys.argv[1]) if len(sys.argv) > 1 else 10,
+                     hourly="--hourly" in sys.argv)
     print(fleet.model_dump_json(indent=2, exclude_defaults=True))

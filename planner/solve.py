@@ -23,6 +23,7 @@ from planner.budget_mode import (
 )
 from planner.candidates import Candidate, CandidateSet, build_candidates
 from planner.catalog import Catalog, Offer, PricingMode
+from planner.decompose import reduce_fleet
 from planner.explain import (
     admission_text,
     diagnose,
@@ -346,12 +347,18 @@ def solve_in_detail(problem: Problem, catalog: Catalog, solver: str = "highs",
     prepared = prepared or prepare(problem, catalog, prune)
     candidates, training = _pinned(problem, catalog, prepared, pins, prune)
     active = surviving(problem, catalog, candidates) if prune else None
+    # large fleets: decomposition finds the plan and its bound; the MIP fixes it (decompose.py)
+    reduction = reduce_fleet(problem, catalog, candidates, active, training, options) \
+        if prune else None
+    active = reduction.active if reduction is not None else active
     backend = get_backend(solver)
-    formulation = formulate(problem, catalog, candidates, active, training)
+    formulation = formulate(problem, catalog, candidates.only(active), active, training)
     has_options = {c.workload for c in candidates.candidates} | {o.workload for o in training}
     if any(w.name not in has_options for w in problem.workloads):
         # a workload with no feasible configuration: infeasible before any solver runs
         result = SolverResult(Status.infeasible, None, None, (), 0.0, solver)
+    elif reduction is not None:
+        result = reduction.solve(formulation, backend.solve, options)
     else:
         result = backend.solve(formulation.model, options)
     admitted = None

@@ -1,0 +1,748 @@
+"""Exact solution of many small covering problems at once: one workload's instance counts in
+one period for one model variant (the pricing problem of `planner.decompose`).
+
+Subproblem j chooses integer counts 0 <= x_k <= upper_k of its items k to
+
+    minimise    sum_k weight_k x_k                       (weights >= 0)
+    subject to  sum_k demand_k x_k   >= demand_j          (capacity covers the request rate)
+                sum_k replicas_k x_k >= replicas_j        (min_replicas)
+                sum_k spot_k x_k     <= 0                 (spot share; 0 coefficients when free)
+
+which is what the MIP's `demand`, `min_replicas` and `spot_share` rows ask of one workload in
+one period. The search is a branch and bound over the items in order of cost per unit of
+capacity, run for every subproblem at once, one item per step, on arrays of partial count
+vectors ("states"): a state is dropped when a lower bound on any completion (the remaining
+demand and replicas at the cheapest remaining rate) cannot beat the best pattern found (mode
+"best") or exceeds the subproblem's threshold (mode "all"), or when the remaining items cannot
+complete it. A state that meets every row is a pattern and is not extended: with non-negative
+weights, adding instances never helps any row of the MIP a pattern is judged by.
+
+Mode "all" lists every such pattern within the threshold, so a pattern that is cheapest for
+some other weights, or part of a better plan under coupled limits, is not missed (see
+`planner.decompose`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+FEASIBILITY = 1e-9
+"""Absolute slack allowed on the demand and spot rows (the MIP's tolerance is larger)."""
+STATE_BUDGET = {"best": 20_000, "all": 400_000}
+TOTAL_BUDGET = 50_000_000
+"""Partial patterns mode "all" may process in all before the rest is incomplete."""
+"""Partial patterns one subproblem may have open at once before the search hands it over: to
+a small MIP (mode "best") or back to the caller as incomplete (mode "all")."""
+
+
+@dataclass(frozen=True)
+class Subproblems:
+    """Items of all subproblems, grouped: subproblem j owns items `start[j]:start[j + 1]`."""
+
+    start: np.ndarray
+    demand: np.ndarray
+    """Per subproblem: the request rate to cover (0: none)."""
+    replicas: np.ndarray
+    """Per subproblem: replicas to hold."""
+    item_demand: np.ndarray
+    """Per item: what one instance counts towards demand (its capacity, at most the rate)."""
+    item_replicas: np.ndarray
+    item_spot: np.ndarray
+    """Per item: its coefficient in the spot-share row (0 when the workload allows any spot)."""
+    upper: np.ndarray
+    """Per item: largest count."""
+
+    @property
+    def count(self) -> int:
+        return len(self.demand)
+
+    def owner(self) -> np.ndarray:
+        return np.repeat(np.arange(self.count), np.diff(self.start))
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """Patterns found: pattern i belongs to subproblem `subproblem[i]`, costs `cost[i]` (at
+    the weights searched with) and has `counts[start[i]:start[i + 1]]` instances of items
+    `items[...]` (global item numbers)."""
+
+    subproblem: np.ndarray
+    cost: np.ndarray
+    start: np.ndarray
+    items: np.ndarray
+    counts: np.ndarray
+    incomplete: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Subproblems the search gave up on (`STATE_BUDGET`): mode "all", not all their patterns
+    are listed; mode "best", their pattern may not be the cheapest."""
+    bound: np.ndarray | None = None
+    """Per pattern: a lower bound on its subproblem's optimum (None: each cost is the optimum)."""
+
+    def lower(self) -> np.ndarray:
+        return self.cost if self.bound is None else self.bound
+
+    def __len__(self) -> int:
+        return len(self.subproblem)
+
+    def of(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        part = slice(int(self.start[i]), int(self.start[i + 1]))
+        return self.items[part], self.counts[part]
+
+
+BEST_STEPS = (0.01, 0.04, 0.15, 0.4, 1.0)
+"""Mode "best" first looks for patterns within these shares of the way from each
+subproblem's root bound to its best known pattern, widening only for those without one: the
+bound prunes hard near the optimum."""
+
+
+def search(problems: Subproblems, weight: np.ndarray, mode: str,
+           threshold: np.ndarray | None = None, incumbent: Patterns | None = None,
+           exact: bool = True, keep: np.ndarray | None = None,
+           floor: np.ndarray | None = None, deadline: float | None = None) -> Patterns:
+    """mode "best": one cheapest pattern per subproblem that has one. `incumbent` patterns
+    (optional, at most one per subproblem, e.g. an earlier round's) bound each optimum from
+    above. Without `exact`, a subproblem with too many partial patterns keeps the best pattern
+    known (found so far, or its incumbent) with its root bound as `Patterns.bound`, instead of
+    being solved as a small MIP. mode "all": every pattern costing at most `threshold[j]` (see
+    `Patterns.incomplete`). `keep` (mode "best"): the items `undominated_items` keeps, when
+    known; `floor`: known lower bounds on the optima (mode "best"); `deadline`
+    (`time.monotonic()`, mode "all"): past it, what is left is incomplete."""
+    if mode not in ("best", "all"):
+        raise ValueError(f"unknown mode {mode}")
+    weight = np.maximum(weight, 0.0)
+    n = problems.count
+    limit = np.full(n, np.inf) if threshold is None else threshold.astype(float).copy()
+    if mode == "all":
+        return _Prepared(problems, weight).run("all", limit, np.ones(n, dtype=bool), deadline)
+    known = np.full(n, np.inf)
+    if incumbent is not None and len(incumbent):
+        incumbent = replace(incumbent, cost=priced_costs(incumbent, weight), bound=None)
+        known[incumbent.subproblem] = incumbent.cost
+    if keep is None:
+        keep = undominated_items(problems, weight)
+    if keep.all():
+        found, unsettled, root = _best(problems, weight, limit, known, exact, floor)
+    else:
+        reduced, original = _without(problems, keep)  # without the dominated items
+        found, unsettled, root = _best(reduced, weight[original], limit, known, exact, floor)
+        found = replace(found, items=original[found.items])
+    if not len(unsettled):
+        return found
+    fallback = np.zeros(n, dtype=bool)
+    fallback[unsettled] = True
+    parts = [found]
+    if incumbent is not None and len(incumbent):  # the incumbent, bounded by the root
+        known_here = select(incumbent, fallback[incumbent.subproblem])
+        parts.append(replace(known_here, bound=np.minimum(root[known_here.subproblem],
+                                                          known_here.cost)))
+        fallback[known_here.subproblem] = False
+    if not exact:  # else the cheapest one-item pattern, bounded by the root
+        _, singles = single_item_patterns(problems, weight)
+        mine = select(singles, fallback[singles.subproblem])
+        parts.append(replace(mine, bound=np.minimum(root[mine.subproblem], mine.cost)))
+        fallback[mine.subproblem] = False
+    parts += [_mip_best(problems, weight, j, limit) for j in np.flatnonzero(fallback).tolist()]
+    return _concatenate(parts)
+
+
+def priced_costs(patterns: Patterns, weight: np.ndarray) -> np.ndarray:
+    """Each pattern's cost at these item weights."""
+    owner = np.repeat(np.arange(len(patterns)), np.diff(patterns.start))
+    return np.bincount(owner, weights=weight[patterns.items] * patterns.counts,
+                       minlength=len(patterns))
+
+
+def _best(problems: Subproblems, weight: np.ndarray, limit: np.ndarray, known: np.ndarray,
+          exact: bool, floor: np.ndarray | None = None
+          ) -> tuple[Patterns, np.ndarray, np.ndarray]:
+    """Mode "best" (see `search`): the patterns, the subproblems given up without a pattern
+    when not `exact` (for the caller to settle), and every subproblem's lower bound (the root
+    bound, or `floor` when higher)."""
+    prepared = _Prepared(problems, weight)
+    n = problems.count
+    known = np.minimum(known, single_item_cost(problems, weight))
+    if floor is not None:
+        prepared.root_bound = np.maximum(prepared.root_bound, np.minimum(floor, known))
+    root = np.where(np.isfinite(prepared.root_bound), prepared.root_bound, 0.0)
+    pending = np.ones(n, dtype=bool)
+    found: list[Patterns] = []
+    unsettled: list[int] = []
+    for step in BEST_STEPS:
+        trial = np.minimum(limit, np.where(np.isfinite(known), root + step * (known - root),
+                                           np.inf) * (1 + 1e-12) + 1e-9)
+        result = prepared.run("best", trial, pending)
+        given_up = result.incomplete
+        hard = np.zeros(n, dtype=bool)
+        hard[given_up] = True
+        if exact:  # the small MIP decides instead
+            result = select(result, ~hard[result.subproblem])
+        found.append(result)
+        pending[result.subproblem] = False
+        for j in given_up.tolist():  # too many partial patterns
+            if pending[j]:
+                if exact:
+                    found.append(_mip_best(problems, weight, j, limit))
+                else:
+                    unsettled.append(j)
+                pending[j] = False
+        pending &= trial < np.minimum(limit, known)  # searched all the way up
+        if not pending.any():
+            break
+    return _concatenate(found), np.array(unsettled, dtype=np.int64), prepared.root_bound
+
+
+DOMINATORS = 6
+"""Items per subproblem tried as the one that makes others unnecessary (the largest)."""
+
+
+@dataclass(frozen=True)
+class Dominance:
+    """Pairs (a, b) of items of one subproblem where b would make a unnecessary at any weights
+    with w_b <= w_a (see `undominated_items`): what does not depend on the weights."""
+
+    first: np.ndarray
+    """a."""
+    second: np.ndarray
+    """b."""
+    strict: np.ndarray
+    """b is better than a in demand, replicas or spot, or comes first (ties)."""
+
+    @classmethod
+    def of(cls, problems: Subproblems) -> Dominance:
+        owner = problems.owner()
+        sizes = np.diff(problems.start)
+        need = problems.demand[owner]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            needed = np.maximum.reduce([
+                np.where(need > FEASIBILITY, np.ceil(need / problems.item_demand - 1e-9), 0.0),
+                np.where(problems.replicas[owner] > 0,
+                         np.ceil(problems.replicas[owner] / problems.item_replicas), 0.0),
+                np.ones(len(owner))])
+        alone = np.isfinite(needed) & (problems.upper >= needed) & (problems.item_spot <= 0)
+        # b: an item that could stand alone; a: every item of its subproblem
+        standing = np.flatnonzero(alone)
+        # the few largest of them per subproblem do nearly all the work (fewer pairs only
+        # keep more items: never wrong)
+        order = np.lexsort((-problems.item_demand[standing], owner[standing]))
+        standing = standing[order]
+        first = np.searchsorted(owner[standing], owner[standing])
+        standing = np.sort(standing[np.arange(len(standing)) - first < DOMINATORS])
+        count = sizes[owner[standing]]
+        b = np.repeat(standing, count)
+        a = np.repeat(problems.start[:-1][owner[standing]], count) \
+            + np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        d, r, sp = problems.item_demand, problems.item_replicas, problems.item_spot
+        usable = (d[b] >= d[a]) & (r[b] >= r[a]) & (sp[b] <= np.minimum(sp[a], 0.0)) & (a != b)
+        a, b = a[usable], b[usable]
+        strict = (d[b] > d[a]) | (r[b] > r[a]) | (sp[b] < sp[a]) | (b < a)
+        return cls(a, b, strict)
+
+    def undominated(self, weight: np.ndarray) -> np.ndarray:
+        no_worse = weight[self.second] <= weight[self.first]
+        better = self.strict | (weight[self.second] < weight[self.first])
+        dominated = np.zeros(len(weight), dtype=bool)
+        dominated[self.first[no_worse & better]] = True
+        return ~dominated
+
+
+def undominated_items(problems: Subproblems, weight: np.ndarray) -> np.ndarray:
+    """Items some cheapest pattern may need. Item b makes item a unnecessary when b costs no
+    more, covers at least as much demand and as many replicas, is not spot (or spot is free),
+    and b alone at its upper count meets the subproblem: then in a cheapest pattern every
+    instance of a can become one of b, or, past b's upper count, b alone does it for less.
+    Ties go to the first item."""
+    return Dominance.of(problems).undominated(weight)
+
+
+def restrict(problems: Subproblems, chosen: np.ndarray) -> tuple[Subproblems, np.ndarray]:
+    """The `chosen` subproblems (ascending) on their own, and each of their items' original
+    number."""
+    sizes = np.diff(problems.start)[chosen]
+    first = problems.start[chosen]
+    original = np.repeat(first, sizes) + np.arange(int(sizes.sum())) - np.repeat(
+        np.cumsum(sizes) - sizes, sizes)
+    start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    return Subproblems(start, problems.demand[chosen], problems.replicas[chosen],
+                       problems.item_demand[original], problems.item_replicas[original],
+                       problems.item_spot[original], problems.upper[original]), original
+
+
+def select(patterns: Patterns, keep: np.ndarray) -> Patterns:
+    """The patterns i with keep[i]."""
+    chosen = np.flatnonzero(keep)
+    sizes = np.diff(patterns.start)[chosen]
+    first = patterns.start[chosen]
+    at = np.repeat(first, sizes) + np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes,
+                                                                          sizes)
+    return Patterns(patterns.subproblem[chosen], patterns.cost[chosen],
+                    np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64), patterns.items[at],
+                    patterns.counts[at], np.zeros(0, dtype=np.int64),
+                    None if patterns.bound is None else patterns.bound[chosen])
+
+
+def concatenate(parts: list[Patterns]) -> Patterns:
+    return _concatenate(parts)
+
+
+def _without(problems: Subproblems, keep: np.ndarray) -> tuple[Subproblems, np.ndarray]:
+    """The subproblems with only the kept items, and each kept item's original number."""
+    original = np.flatnonzero(keep)
+    counts = np.add.reduceat(keep.astype(np.int64), problems.start[:-1]) if len(keep) else \
+        np.zeros(problems.count, dtype=np.int64)
+    counts = np.where(np.diff(problems.start) > 0, counts, 0)
+    start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return Subproblems(start, problems.demand, problems.replicas, problems.item_demand[original],
+                       problems.item_replicas[original], problems.item_spot[original],
+                       problems.upper[original]), original
+
+
+def _mip_best(problems: Subproblems, weight: np.ndarray, j: int, limit: np.ndarray) -> Patterns:
+    """One subproblem as an integer program (HiGHS, optimality gap 0): a cheapest pattern
+    within the limit, if any."""
+    import highspy
+
+    first, stop = int(problems.start[j]), int(problems.start[j + 1])
+    k = stop - first
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("mip_rel_gap", 0.0)
+    highs.setOptionValue("mip_abs_gap", 0.0)
+    highs.setOptionValue("threads", 1)
+    inf = highspy.kHighsInf
+    columns = np.arange(k, dtype=np.int32)
+    highs.addVars(k, np.zeros(k), problems.upper[first:stop].astype(float))
+    highs.changeColsCost(k, columns, weight[first:stop].astype(float))
+    highs.changeColsIntegrality(k, columns, np.full(k, highspy.HighsVarType.kInteger))
+    highs.addRow(float(problems.demand[j]) - FEASIBILITY, inf, k, columns,
+                 problems.item_demand[first:stop].astype(float))
+    highs.addRow(float(problems.replicas[j]), inf, k, columns,
+                 problems.item_replicas[first:stop].astype(float))
+    highs.addRow(-inf, FEASIBILITY, k, columns, problems.item_spot[first:stop].astype(float))
+    highs.run()
+    values = np.round(np.array(highs.getSolution().col_value)).astype(np.int64)
+    cost = float(values @ weight[first:stop])
+    if highs.getInfo().primal_solution_status != 2 or cost > limit[j] * (1 + 1e-9) + 1e-9:
+        return _concatenate([])
+    used = np.flatnonzero(values > 0)
+    return Patterns(np.array([j], dtype=np.int64), np.array([cost]),
+                    np.array([0, len(used)], dtype=np.int64), first + used, values[used])
+
+
+class _Prepared:
+    """Items sorted per subproblem by cost per unit of demand, with what the items from each
+    position on can give (`_Ahead`)."""
+
+    def __init__(self, problems: Subproblems, weight: np.ndarray) -> None:
+        self.problems, self.weight = problems, weight
+        owner = problems.owner()
+        self.sizes = np.diff(problems.start)
+        ratio = np.where(problems.item_demand > 0,
+                         weight / np.maximum(problems.item_demand, 1e-300), np.inf)
+        order = np.lexsort((weight, ratio, owner))
+        self.order = order
+        demand_unit = self.demand_unit = problems.item_demand[order]
+        replica_unit = self.replica_unit = problems.item_replicas[order].astype(float)
+        spot_unit = self.spot_unit = problems.item_spot[order]
+        upper = self.upper = problems.upper[order].astype(np.int64)
+        unit_weight = self.unit_weight = weight[order]
+        rates_d = np.where(demand_unit > 0, unit_weight / np.maximum(demand_unit, 1e-300), np.inf)
+        rates_r = np.where(replica_unit > 0, unit_weight / np.maximum(replica_unit, 1e-300),
+                           np.inf)
+        # the spot row, priced into the demand rate at a multiplier per subproblem
+        # (Lagrangian): without it the bound lets cheap spot cover all demand, which the share
+        # forbids
+        multiplier = _spot_multiplier(problems, owner, unit_weight, demand_unit, spot_unit)
+        priced = unit_weight + multiplier[owner] * spot_unit  # >= 0 by the multiplier's choice
+        rates_priced = np.where(demand_unit > 0, priced / np.maximum(demand_unit, 1e-300), np.inf)
+        rates_spot = np.where(spot_unit < 0, unit_weight / np.maximum(-spot_unit, 1e-300), np.inf)
+        start = problems.start
+        self.ahead = _Ahead(
+            multiplier=multiplier,
+            priced_rate=_suffix(rates_priced, start, np.minimum, np.inf),
+            spot_rate=_suffix(rates_spot, start, np.minimum, np.inf),
+            demand_rate=_suffix(rates_d, start, np.minimum, np.inf),
+            replica_rate=_suffix(rates_r, start, np.minimum, np.inf),
+            demand_left=_suffix(demand_unit * upper, start, np.add, 0.0),
+            replicas_left=_suffix(replica_unit * upper, start, np.add, 0.0),
+            spot_relief=_suffix(np.maximum(-spot_unit, 0.0) * upper, start, np.add, 0.0),
+            largest_demand=_suffix(demand_unit, start, np.maximum, 0.0),
+            largest_replicas=_suffix(replica_unit, start, np.maximum, 0.0),
+            cheapest=_suffix(unit_weight, start, np.minimum, np.inf))
+        self.end = len(unit_weight)  # the extra suffix entry: nothing left
+        subs = np.arange(problems.count)
+        first = np.where(self.sizes > 0, start[:-1], self.end)
+        # Lagrangian reduced costs at the root (demand priced at its best priced rate, spot
+        # at the multiplier): any pattern costs at least `floor_cost` + sum rc_k x_k, so an
+        # item's count is at most (limit - floor_cost) / rc_k
+        rate = self.ahead.priced_rate[first]
+        demanded = problems.demand > FEASIBILITY
+        with np.errstate(invalid="ignore"):
+            self.floor_cost = np.where(demanded & np.isfinite(rate), problems.demand * rate, 0.0)
+            self.reduced = np.where(demanded[owner] & np.isfinite(rate[owner]),
+                                    priced - rate[owner] * demand_unit, priced)
+        self.root_bound = _completion(first, subs, problems.demand, problems.replicas,
+                                      np.zeros(problems.count), self.ahead)
+
+    def run(self, mode: str, limit: np.ndarray, selected: np.ndarray,
+            deadline: float | None = None) -> Patterns:
+        """The search (see the module doc) over the `selected` subproblems."""
+        problems, ahead, end, order = self.problems, self.ahead, self.end, self.order
+        unit_weight, demand_unit, replica_unit = self.unit_weight, self.demand_unit, self.replica_unit
+        spot_unit, upper, sizes = self.spot_unit, self.upper, self.sizes
+        limit = limit.copy()
+        n = problems.count
+        best_state = np.full(n, -1, dtype=np.int64)
+        best_cost = np.full(n, np.inf)
+        # the state log: every state ever kept, for rebuilding patterns
+        log_parent: list[np.ndarray] = []
+        log_item: list[np.ndarray] = []
+        log_count: list[np.ndarray] = []
+        logged = 0
+        found_state: list[np.ndarray] = []
+        found_cost: list[np.ndarray] = []
+        given_up = np.zeros(n, dtype=bool)
+        processed = 0
+        # root states: one per subproblem with items, or an empty pattern when nothing is asked
+        trivial = (problems.demand <= FEASIBILITY) & (problems.replicas <= 0) & selected
+        roots = np.flatnonzero(~trivial & (sizes > 0) & selected)
+        sub: np.ndarray = roots
+        cost: np.ndarray = np.zeros(len(roots))
+        covered: np.ndarray = np.zeros(len(roots))
+        held: np.ndarray = np.zeros(len(roots))
+        spot: np.ndarray = np.zeros(len(roots))
+        state_id: np.ndarray = np.full(len(roots), -1, dtype=np.int64)  # -1: the empty root
+        empty = np.flatnonzero(trivial)
+        for level in range(int(sizes.max(initial=0))):
+            alive = level < sizes[sub]
+            sub, cost, covered, held, spot, state_id = (a[alive] for a in (sub, cost, covered, held,
+                                                                               spot, state_id))
+            if not len(sub):
+                break
+            item = problems.start[sub] + level  # position in sorted order
+            after = np.where(item + 1 < problems.start[sub + 1], item + 1, end)
+            low, high = _counts(item, after, sub, cost, covered, held, spot, limit, problems,
+                                unit_weight, demand_unit, replica_unit, spot_unit, upper, ahead)
+            reduced = self.reduced[item]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                most = np.floor((limit[sub] * (1 + 1e-12) + 1e-9 - self.floor_cost[sub])
+                                / reduced + 1e-9)
+            high = np.where(reduced > 1e-12 * np.maximum(1.0, np.abs(limit[sub])),
+                            np.minimum(high, np.nan_to_num(most, nan=-1.0, posinf=2**40,
+                                                           neginf=-1.0)), high).astype(np.int64)
+            if mode == "best":  # a free instance that is not spot: as many as could matter
+                free = (unit_weight[item] <= 0) & (spot_unit[item] <= 0)
+                low = np.where(free, high, low)
+            copies = np.maximum(high - low + 1, 0)
+            per_sub = np.bincount(sub, weights=copies, minlength=n)
+            over = per_sub > STATE_BUDGET[mode]
+            processed += int(copies.sum())
+            if mode == "all" and (processed > TOTAL_BUDGET
+                                  or (deadline is not None and time.monotonic() > deadline)):
+                over |= per_sub > 0  # out of time or memory: the rest is incomplete
+            if over.any():  # hand these over, drop their states
+                given_up[over] = True
+                copies = np.where(over[sub], 0, copies)
+            parent = np.repeat(np.arange(len(sub)), copies)
+            x = np.repeat(low, copies) + np.arange(len(parent)) - np.repeat(np.cumsum(copies) - copies,
+                                                                            copies)
+            sub, item, after = sub[parent], item[parent], after[parent]
+            cost = cost[parent] + x * unit_weight[item]
+            covered = covered[parent] + x * demand_unit[item]
+            held = held[parent] + x * replica_unit[item]
+            spot = spot[parent] + x * spot_unit[item]
+            previous = state_id[parent]
+            done = (covered >= problems.demand[sub] - FEASIBILITY) & (held >= problems.replicas[sub]) \
+                & (spot <= FEASIBILITY) & (x > 0)
+            within = cost <= limit[sub] * (1 + 1e-12) + 1e-12
+            need_demand = np.maximum(problems.demand[sub] - covered, 0.0)
+            need_replicas = np.maximum(problems.replicas[sub] - held, 0.0)
+            bound = cost + _completion(after, sub, need_demand, need_replicas, spot, ahead)
+            possible = (after < end) & (need_demand <= ahead.demand_left[after] + FEASIBILITY) \
+                & (need_replicas <= ahead.replicas_left[after]) \
+                & (spot - ahead.spot_relief[after] <= FEASIBILITY)
+            keep_open = ~done & possible & (bound <= limit[sub] * (1 + 1e-12) + 1e-12)
+            if mode == "best":  # ties with the best found cannot improve it
+                found = best_cost[sub]
+                finite = np.isfinite(found)
+                known = np.where(finite, found, 0.0)
+                keep_open &= ~finite | (bound < known - 1e-12 * np.abs(known))
+            is_pattern = done & within
+            logged_now = is_pattern | (keep_open & (x > 0))
+            ids = np.full(len(sub), -1, dtype=np.int64)
+            ids[logged_now] = logged + np.arange(int(logged_now.sum()))
+            log_parent.append(previous[logged_now])
+            log_item.append(order[item[logged_now]])
+            log_count.append(x[logged_now])
+            logged += int(logged_now.sum())
+            ids = np.where(x > 0, ids, previous)  # a zero count is its parent's state
+            if is_pattern.any():
+                if mode == "best":
+                    # cheapest pattern of each subproblem in this step
+                    candidates = np.flatnonzero(is_pattern)
+                    order_here = np.lexsort((cost[candidates], sub[candidates]))
+                    candidates = candidates[order_here]
+                    first = np.ones(len(candidates), dtype=bool)
+                    first[1:] = sub[candidates][1:] != sub[candidates][:-1]
+                    candidates = candidates[first]
+                    better = cost[candidates] < best_cost[sub[candidates]]
+                    chosen = candidates[better]
+                    best_cost[sub[chosen]] = cost[chosen]
+                    best_state[sub[chosen]] = ids[chosen]
+                    limit[sub[chosen]] = np.minimum(limit[sub[chosen]], cost[chosen])
+                else:
+                    found_state.append(ids[is_pattern])
+                    found_cost.append(cost[is_pattern])
+            sub, cost, covered, held, spot, state_id = (a[keep_open] for a in (sub, cost, covered, held,
+                                                                                spot, ids))
+        parents = np.concatenate(log_parent) if log_parent else np.zeros(0, dtype=np.int64)
+        items = np.concatenate(log_item) if log_item else np.zeros(0, dtype=np.int64)
+        counts = np.concatenate(log_count) if log_count else np.zeros(0, dtype=np.int64)
+        bound = None
+        if mode == "best":  # given-up subproblems keep their best so far, bounded by the root
+            has = np.flatnonzero(best_state >= 0)
+            states, subs, costs = best_state[has], has, best_cost[has]
+            bound = np.where(given_up[has], np.minimum(self.root_bound[has], costs), costs)
+        else:
+            states = np.concatenate(found_state) if found_state else np.zeros(0, dtype=np.int64)
+            costs = np.concatenate(found_cost) if found_cost else np.zeros(0)
+            subs = _owner_of(states, parents, items, problems) if len(states) else np.zeros(0, np.int64)
+            complete = ~given_up[subs]
+            states, subs, costs = states[complete], subs[complete], costs[complete]
+        # empty patterns for subproblems that ask for nothing
+        states = np.concatenate([states, np.full(len(empty), -1, dtype=np.int64)])
+        subs = np.concatenate([subs, empty])
+        costs = np.concatenate([costs, np.zeros(len(empty))])
+        if bound is not None:
+            bound = np.concatenate([bound, np.zeros(len(empty))])
+        return replace(_rebuild(states, subs, costs, parents, items, counts),
+                       incomplete=np.flatnonzero(given_up), bound=bound)
+
+
+@dataclass(frozen=True)
+class _Ahead:
+    """Per sorted position (plus one past the end): what the items from there on can give."""
+
+    multiplier: np.ndarray
+    """Per subproblem: the price put on the spot-share row in `priced_rate`."""
+    priced_rate: np.ndarray
+    """Least (weight + multiplier x spot coefficient) per unit of demand."""
+    spot_rate: np.ndarray
+    """Least weight per unit the spot-share row is lowered (instances that are not spot)."""
+
+    demand_rate: np.ndarray
+    """Least weight per unit of demand."""
+    replica_rate: np.ndarray
+    demand_left: np.ndarray
+    """Most demand they can cover (at their upper counts)."""
+    replicas_left: np.ndarray
+    spot_relief: np.ndarray
+    """Most they can lower the spot-share row."""
+    largest_demand: np.ndarray
+    largest_replicas: np.ndarray
+    cheapest: np.ndarray
+    """Least weight of one instance."""
+
+
+def _completion(after: np.ndarray, sub: np.ndarray, need_demand: np.ndarray,
+                need_replicas: np.ndarray, spot: np.ndarray, ahead: _Ahead) -> np.ndarray:
+    """A lower bound on what finishing a pattern with the items from `after` on costs: the
+    demand at the best rate with the spot row priced in (Lagrangian: valid for any multiplier
+    that keeps every priced weight >= 0), the replicas at their best rate, the excess spot
+    at the best rate of lowering it, and at least as many instances as the largest item
+    needs, each at the least weight."""
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0 x inf where nothing is needed
+        by_rate = np.maximum.reduce([
+            np.where(need_demand > FEASIBILITY,
+                     ahead.multiplier[sub] * spot + need_demand * ahead.priced_rate[after], 0.0),
+            np.where(need_demand > FEASIBILITY, need_demand * ahead.demand_rate[after], 0.0),
+            np.where(need_replicas > 0, need_replicas * ahead.replica_rate[after], 0.0),
+            np.where(spot > FEASIBILITY, spot * ahead.spot_rate[after], 0.0)])
+        instances = np.maximum(
+            np.where(need_demand > FEASIBILITY,
+                     np.ceil(need_demand / ahead.largest_demand[after] - 1e-9), 0.0),
+            np.where(need_replicas > 0, np.ceil(need_replicas / ahead.largest_replicas[after]),
+                     0.0))
+        by_count = np.where(instances > 0, instances * ahead.cheapest[after], 0.0)
+    return np.nan_to_num(np.maximum(by_rate, by_count), nan=np.inf)
+
+
+def _spot_multiplier(problems: Subproblems, owner: np.ndarray, weight: np.ndarray,
+                     demand: np.ndarray, spot: np.ndarray, steps: int = 40) -> np.ndarray:
+    """Per subproblem, the multiplier u in [0, u_max] that maximises the least priced rate
+    min_k (w_k + u s_k) / d_k (a concave function: golden-section search), where u_max keeps
+    every priced weight w_k + u s_k >= 0."""
+    n = problems.count
+    with np.errstate(divide="ignore", invalid="ignore"):
+        caps = np.where(spot < 0, weight / -spot, np.inf)
+    most = np.full(n, np.inf)
+    np.minimum.at(most, owner, caps)
+    has_spot = np.zeros(n, dtype=bool)
+    np.logical_or.at(has_spot, owner, spot > 0)
+    most = np.where(has_spot & np.isfinite(most), most, 0.0)
+    useful = demand > 0
+
+    def least_rate(u: np.ndarray) -> np.ndarray:
+        rate = np.where(useful, (weight + u[owner] * spot) / np.where(useful, demand, 1.0), np.inf)
+        result = np.full(n, np.inf)
+        np.minimum.at(result, owner, rate)
+        return result
+
+    low, high = np.zeros(n), most.copy()
+    golden = (np.sqrt(5) - 1) / 2
+    for _ in range(steps if has_spot.any() else 0):
+        a = high - golden * (high - low)
+        b = low + golden * (high - low)
+        fa, fb = least_rate(a), least_rate(b)
+        low = np.where(fa < fb, a, low)
+        high = np.where(fa < fb, high, b)
+    return np.minimum(low, most)
+
+
+def _counts(item: np.ndarray, after: np.ndarray, sub: np.ndarray, cost: np.ndarray,
+            covered: np.ndarray, held: np.ndarray, spot: np.ndarray, limit: np.ndarray,
+            problems: Subproblems, weight: np.ndarray, demand: np.ndarray, replicas: np.ndarray,
+            spot_unit: np.ndarray, upper: np.ndarray, ahead: _Ahead
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Per state, the counts of its next item worth trying: [low, high], from what the rest
+    can still give, the bound (cost + count x weight + the rest at its best rate must stay
+    within the limit) and what completing the pattern can need (more is a superset of a
+    pattern, never better)."""
+    w, d, r, s = weight[item], demand[item], replicas[item], spot_unit[item]
+    need_d = np.maximum(problems.demand[sub] - covered, 0.0)
+    need_r = np.maximum(problems.replicas[sub] - held, 0.0)
+    room = limit[sub] * (1 + 1e-12) + 1e-12 - cost
+    rate_r = ahead.replica_rate[after]
+    multiplier = ahead.multiplier[sub]
+    low = np.zeros(len(item))
+    high = upper[item].astype(float)
+    empty = room < 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # the rest must be able to finish
+        short_d = need_d - ahead.demand_left[after] - FEASIBILITY
+        low = np.maximum(low, np.where(d > 0, short_d / d, 0.0))
+        empty |= (d <= 0) & (short_d > 0)
+        short_r = need_r - ahead.replicas_left[after]
+        low = np.maximum(low, np.where(r > 0, short_r / r, 0.0))
+        empty |= (r <= 0) & (short_r > 0)
+        excess = spot - ahead.spot_relief[after] - FEASIBILITY
+        low = np.maximum(low, np.where(s < 0, excess / -s, 0.0))
+        high = np.minimum(high, np.where(s > 0, -excess / s, np.inf))
+        empty |= (s == 0) & (excess > 0)
+        # the bound: cost + x w + rate x max(0, need - x unit) <= limit
+        # with the spot row priced in: base + x w' + rate' max(0, need - x d) <= room
+        for need, unit, rate, step, base in (
+                (need_d, d, ahead.priced_rate[after], w + multiplier * s, multiplier * spot),
+                (need_d, d, ahead.demand_rate[after], w, np.zeros(len(item))),
+                (need_r, r, rate_r, w, np.zeros(len(item)))):
+            finite = np.isfinite(rate) & (need > FEASIBILITY)
+            slope = rate * unit - step
+            falling = finite & (slope > 0)
+            low = np.maximum(low, np.where(falling, (base + rate * need - room) / slope, 0.0))
+            empty |= finite & ~falling & (base + rate * need > room)
+            empty |= finite & falling & (unit > 0) \
+                & (base + step * need / np.where(unit > 0, unit, 1.0) > room)
+        high = np.minimum(high, np.where(w > 0, room / w, np.inf))
+        # beyond what finishing needs is a superset of a pattern
+        enough = np.maximum.reduce([
+            np.where(d > 0, np.ceil((need_d - FEASIBILITY) / d - 1e-9), 0.0),
+            np.where(r > 0, np.ceil(need_r / r), 0.0),
+            np.where(s < 0, np.ceil((spot - FEASIBILITY) / -s - 1e-9), 0.0)])
+        high = np.minimum(high, np.maximum(enough, 0.0))
+    slack = 1e-7 * (1 + np.abs(low))
+    low = np.ceil(np.nan_to_num(low, nan=0.0, posinf=np.inf) - slack)
+    high = np.floor(np.nan_to_num(high, nan=np.inf) + 1e-7 * (1 + np.abs(np.nan_to_num(high))))
+    low = np.maximum(low, 0.0)
+    empty |= ~np.isfinite(low)
+    high = np.where(empty, -1.0, np.minimum(high, upper[item]))
+    low = np.where(empty, 0.0, low)
+    return low.astype(np.int64), high.astype(np.int64)
+
+
+def single_item_cost(problems: Subproblems, weight: np.ndarray) -> np.ndarray:
+    """Per subproblem: the cheapest pattern of one item only (inf when none is feasible), an
+    upper bound on its optimum to prune with from the start."""
+    return single_item_patterns(problems, weight)[0]
+
+
+def single_item_patterns(problems: Subproblems, weight: np.ndarray) -> tuple[np.ndarray, Patterns]:
+    """Per subproblem the cheapest pattern of one item only: its cost (inf when there is none)
+    and the patterns."""
+    owner = problems.owner()
+    need = problems.demand[owner]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        by_demand = np.where(need > FEASIBILITY, np.ceil(need / problems.item_demand - 1e-9), 0.0)
+        by_replicas = np.where(problems.replicas[owner] > 0,
+                               np.ceil(problems.replicas[owner] / problems.item_replicas), 0.0)
+    count = np.maximum(np.maximum(by_demand, by_replicas), 1.0)
+    ok = (count <= problems.upper) & (problems.item_spot <= FEASIBILITY) & np.isfinite(count)
+    ok &= count * problems.item_demand >= need - FEASIBILITY
+    cost = np.where(ok, count * weight, np.inf)
+    order = np.lexsort((cost, owner))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = owner[order][1:] != owner[order][:-1]
+    winners = order[first & np.isfinite(cost[order])]
+    best = np.full(problems.count, np.inf)
+    best[owner[winners]] = cost[winners]
+    return best, Patterns(owner[winners], cost[winners], np.arange(len(winners) + 1),
+                          winners, np.where(ok[winners], count[winners], 0).astype(np.int64))
+
+
+def _concatenate(parts: list[Patterns]) -> Patterns:
+    sizes = [np.diff(p.start) for p in parts]
+    bound = None if all(p.bound is None for p in parts) else np.concatenate(
+        [p.lower() for p in parts])
+    return Patterns(
+        np.concatenate([p.subproblem for p in parts]) if parts else np.zeros(0, dtype=np.int64),
+        np.concatenate([p.cost for p in parts]) if parts else np.zeros(0),
+        np.concatenate([[0], np.cumsum(np.concatenate(sizes))]).astype(np.int64) if parts
+        else np.zeros(1, dtype=np.int64),
+        np.concatenate([p.items for p in parts]) if parts else np.zeros(0, dtype=np.int64),
+        np.concatenate([p.counts for p in parts]) if parts else np.zeros(0, dtype=np.int64),
+        np.zeros(0, dtype=np.int64), bound)
+
+
+def _owner_of(states: np.ndarray, parents: np.ndarray, items: np.ndarray,
+              problems: Subproblems) -> np.ndarray:
+    owner = problems.owner()
+    return owner[items[states]]
+
+
+def _suffix(values: np.ndarray, start: np.ndarray, combine: np.ufunc, empty: float) -> np.ndarray:
+    """Per position p: `combine` of values[p:end of p's subproblem]; one extra entry, `empty`,
+    at the end (what nothing gives). Subproblems are short: one pass per distance to the end."""
+    result = values.astype(float).copy()
+    sizes = np.diff(start)
+    owner = np.repeat(np.arange(len(sizes)), sizes)
+    to_end = start[1:][owner] - 1 - np.arange(len(values))
+    for distance in range(1, int(sizes.max(initial=0))):
+        at = np.flatnonzero(to_end == distance)
+        result[at] = combine(result[at], result[at + 1])
+    return np.append(result, empty)
+
+
+def _rebuild(states: np.ndarray, subs: np.ndarray, costs: np.ndarray, parents: np.ndarray,
+             items: np.ndarray, counts: np.ndarray) -> Patterns:
+    """Walk each found state back to the root, collecting (item, count) pairs."""
+    owner_list: list[np.ndarray] = []
+    item_list: list[np.ndarray] = []
+    count_list: list[np.ndarray] = []
+    current = states.copy()
+    which = np.arange(len(states))
+    while True:
+        live = current >= 0
+        if not live.any():
+            break
+        current, which = current[live], which[live]
+        owner_list.append(which)
+        item_list.append(items[current])
+        count_list.append(counts[current])
+        current = parents[current]
+    owner = np.concatenate(owner_list) if owner_list else np.zeros(0, dtype=np.int64)
+    item = np.concatenate(item_list) if item_list else np.zeros(0, dtype=np.int64)
+    count = np.concatenate(count_list) if count_list else np.zeros(0, dtype=np.int64)
+    arrange = np.lexsort((item, owner))
+    owner, item, count = owner[arrange], item[arrange], count[arrange]
+    start = np.searchsorted(owner, np.arange(len(states) + 1))
+    return Patterns(subs.astype(np.int64), costs, start, item, count)

@@ -1,0 +1,193 @@
+"""The decomposition for large fleets (`planner.decompose`, `planner.patterns`): its pricing
+search against brute force and against a MIP, and its plans against the brute-force optimum
+and the full MIP, through `solve()` too (with the size threshold lowered)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from planner import decompose, patterns
+from planner.backends import SolveOptions, get_backend
+from planner.candidates import build_candidates
+from planner.formulation import formulate
+from planner.patterns import Subproblems, search
+from planner.pruning import surviving
+from planner.solve import solve
+from tiny import brute_force, random_catalog, random_problem
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+
+from generate import catalog as default_catalog
+from generate import generate
+
+
+def random_subproblems(rng: random.Random, count: int) -> tuple[Subproblems, np.ndarray]:
+    """Small covering problems like the MIP's: capacity capped at the rate, spot rows for
+    limited shares, replicas, some free items."""
+    start, demand, replicas, item_demand, item_replicas, item_spot, upper, weight = \
+        [0], [], [], [], [], [], [], []
+    for _ in range(count):
+        rate = rng.choice([0.0, round(rng.uniform(0.5, 30), 2)])
+        share = rng.choice([1.0, 0.25, 0.5, 0.0])
+        for _ in range(rng.randint(1, 5)):
+            capacity = rng.uniform(0.5, 15)
+            spot = share > 0 and rng.random() < 0.4
+            item_demand.append(min(capacity, rate) if rate > 0 else 0.0)
+            item_replicas.append(rng.choice([1, 1, 2]))
+            item_spot.append(0.0 if share >= 1 else (capacity * (1 - share) if spot
+                                                      else -capacity * share))
+            upper.append(rng.randint(1, 4))
+            weight.append(round(rng.uniform(0, 100), 1) if rng.random() > 0.1 else 0.0)
+        start.append(len(item_demand))
+        demand.append(rate)
+        replicas.append(rng.randint(0, 3))
+    return Subproblems(np.array(start), np.array(demand), np.array(replicas, dtype=float),
+                       np.array(item_demand), np.array(item_replicas, dtype=float),
+                       np.array(item_spot), np.array(upper)), np.array(weight)
+
+
+def every_pattern(problems: Subproblems, weight: np.ndarray, j: int
+                  ) -> list[tuple[float, tuple[int, ...]]]:
+    first, stop = int(problems.start[j]), int(problems.start[j + 1])
+    found = []
+    for counts in itertools.product(*[range(int(u) + 1) for u in problems.upper[first:stop]]):
+        x = np.array(counts)
+        if x @ problems.item_demand[first:stop] >= problems.demand[j] - 1e-9 \
+                and x @ problems.item_replicas[first:stop] >= problems.replicas[j] \
+                and x @ problems.item_spot[first:stop] <= 1e-9:
+            found.append((float(x @ weight[first:stop]), counts))
+    return found
+
+
+def as_counts(found: patterns.Patterns, i: int, problems: Subproblems) -> tuple[int, ...]:
+    j = int(found.subproblem[i])
+    first = int(problems.start[j])
+    counts = [0] * int(problems.start[j + 1] - first)
+    items, numbers = found.of(i)
+    for item, number in zip(items.tolist(), numbers.tolist(), strict=True):
+        counts[item - first] = number
+    return tuple(counts)
+
+
+@pytest.mark.parametrize("budget", [20_000, 3])
+def test_cheapest_pattern_equals_brute_force(budget: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a tiny state budget every subproblem goes to the MIP fallback: the same answers."""
+    monkeypatch.setitem(patterns.STATE_BUDGET, "best", budget)
+    rng = random.Random(5)
+    for _ in range(15):
+        problems, weight = random_subproblems(rng, 30)
+        found = search(problems, weight, "best")
+        cost = {int(j): float(c) for j, c in zip(found.subproblem, found.cost, strict=True)}
+        for j in range(problems.count):
+            every = every_pattern(problems, weight, j)
+            if not every:
+                assert j not in cost
+                continue
+            best = min(c for c, _ in every)
+            assert cost[j] == pytest.approx(best, rel=1e-9, abs=1e-9)
+            i = int(np.flatnonzero(found.subproblem == j)[0])
+            assert (cost[j], as_counts(found, i, problems)) in [
+                (pytest.approx(c, rel=1e-9, abs=1e-9), p) for c, p in every]
+
+
+def test_patterns_within_a_threshold_are_all_listed() -> None:
+    """Every feasible pattern within the threshold that is not a superset of another feasible
+    one is listed (supersets cost more and use more of every coupled limit)."""
+    rng = random.Random(6)
+    for _ in range(10):
+        problems, weight = random_subproblems(rng, 25)
+        best = search(problems, weight, "best")
+        threshold = np.full(problems.count, -1.0)
+        threshold[best.subproblem] = best.cost + rng.choice([0.0, 25.0, 80.0])
+        found = search(problems, weight, "all", threshold=threshold)
+        assert not len(found.incomplete)
+        listed = {(int(found.subproblem[i]), as_counts(found, i, problems))
+                  for i in range(len(found))}
+        for j in range(problems.count):
+            every = every_pattern(problems, weight, j)
+            feasible = {p for _, p in every}
+            for cost, counts in every:
+                minimal = not any(q != counts and all(a <= b for a, b in zip(q, counts, strict=True))
+                                  for q in feasible)
+                if minimal and cost <= threshold[j] - 1e-9:
+                    assert (j, counts) in listed
+
+
+def test_decomposition_equals_brute_force_on_random_tiny_problems() -> None:
+    """Quotas, budgets, spot shares, replicas and variant choices (tests/tiny.py)."""
+    rng = random.Random(20261127)
+    compared = 0
+    while compared < 60:
+        catalog = random_catalog(rng)
+        problem = random_problem(rng)
+        candidates = build_candidates(problem, catalog)
+        expected = brute_force(problem, catalog, candidates)
+        if expected is None or math.isnan(expected):
+            continue
+        active = surviving(problem, catalog, candidates)
+        reduction = decompose.reduce_fleet(problem, catalog, candidates, active, force=True,
+                                           options=SolveOptions(time_limit_s=30, relative_gap=1e-9))
+        assert reduction is not None
+        assert reduction.objective == pytest.approx(expected, rel=1e-6)
+        assert reduction.bound <= reduction.objective
+        compared += 1
+
+
+def test_solve_through_the_decomposition_equals_brute_force(monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """The whole pipeline with every fleet decomposed: the same optimum, a checked plan."""
+    monkeypatch.setattr(decompose, "LARGE_FLEET", 1)
+    rng = random.Random(314)
+    compared = infeasible = 0
+    while compared < 40:
+        catalog = random_catalog(rng)
+        problem = random_problem(rng)
+        expected = brute_force(problem, catalog, build_candidates(problem, catalog))
+        if expected is not None and math.isnan(expected):
+            continue
+        plan = solve(problem, catalog, "highs", SolveOptions(time_limit_s=30))
+        compared += 1
+        if expected is None:
+            infeasible += 1
+            assert plan.status == "infeasible"
+            continue
+        assert plan.status == "optimal", plan.diagnosis
+        assert plan.objective_usd_per_month == pytest.approx(expected, rel=1e-6)
+    assert 0 < infeasible < compared
+
+
+def test_decomposition_matches_the_full_mip_on_a_generated_fleet() -> None:
+    """A realistic fleet (default catalog, binding quotas, reserved pools): the plan is within
+    the gap of the full MIP's optimum, and the bound is below it."""
+    problem = generate(8, seed=3)
+    catalog = default_catalog()
+    candidates = build_candidates(problem, catalog)
+    active = surviving(problem, catalog, candidates)
+    options = SolveOptions(time_limit_s=120, relative_gap=1e-6)
+    full = get_backend("highs").solve(
+        formulate(problem, catalog, candidates.only(active), active).model, options)
+    assert full.status.value == "optimal" and full.objective is not None
+    reduction = decompose.reduce_fleet(problem, catalog, candidates, active, force=True,
+                                       options=SolveOptions(time_limit_s=120, relative_gap=1e-4))
+    assert reduction is not None
+    assert reduction.bound <= full.objective * (1 + 1e-9)
+    assert reduction.objective >= full.objective * (1 - 1e-9)
+    assert reduction.objective <= full.objective * (1 + 1e-4) + 1e-6
+
+
+def test_hourly_demand_is_left_to_the_full_mip() -> None:
+    """Column generation over 24-hour patterns tails off (pools shared across hours make
+    most off-peak duals zero): those problems are not decomposed."""
+    problem = generate(60, seed=1, hourly=True)
+    assert problem.periods == 24
+    assert not decompose.applies(problem)
+    assert decompose.applies(generate(60, seed=1))
+    candidates = build_candidates(problem, default_catalog())
+    assert decompose.reduce_fleet(problem, default_catalog(), candidates, None, force=True) is None
