@@ -1,12 +1,13 @@
 """Candidate configurations per workload, each feasible or rejected with its reason.
 
-A candidate is one way to serve a workload: (offer, pricing mode, variant, tensor-parallel
-degree, batch). Latency, memory and quality are properties of the configuration alone, so
+A candidate is one way to serve a workload: (model, offer, pricing mode, variant,
+tensor-parallel degree, batch), the model being the workload's own or one of its
+`alternatives`. Latency, memory and quality are properties of the configuration alone, so
 they are checked here; coupled limits (budget, quotas, spot share) are left to the MIP.
 
-Exact dominance pruning: for one workload, offer and variant, every (tensor-parallel, batch)
-choice has the same price, the same accelerators and the same quality, so only the one with
-the highest capacity per instance can appear in an optimal plan; the others are kept as
+Exact dominance pruning: for one workload, model, offer and variant, every (tensor-parallel,
+batch) choice has the same price, the same accelerators and the same quality, so only the one
+with the highest capacity per instance can appear in an optimal plan; the others are kept as
 rejections with reason `dominated`. Pricing modes of one offer share that choice.
 """
 
@@ -23,7 +24,8 @@ from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
 from planner.catalog import Catalog, Offer, PricingMode, Variant
 from planner.performance import Estimate, estimate, measured_estimate, rescale
-from planner.problem import BatchWorkload, OnlineWorkload, Problem, ServingWorkload
+from planner.plan import choice_text
+from planner.problem import BatchWorkload, Measurement, OnlineWorkload, Problem, ServingWorkload
 
 if TYPE_CHECKING:
     from planner.enumeration import CandidateTable
@@ -67,15 +69,27 @@ class Config:
     variant: str
     tensor_parallel: int
     batch: int
+    model: str
+    """The model served: the workload's own or one of its alternatives."""
 
     @property
     def replicas_per_instance(self) -> int:
         return self.offer.count // self.tensor_parallel
 
+    @property
+    def choice(self) -> tuple[str, str]:
+        """(model, variant): what the workload runs, one choice per workload in a plan."""
+        return (self.model, self.variant)
+
     def label(self) -> str:
         mode = self.mode.value if self.mode else "any"
         return (f"{self.offer.key} {self.offer.accelerator}x{self.offer.count} {mode} "
-                f"{self.variant} tp{self.tensor_parallel} b{self.batch}")
+                f"{self.model} {self.variant} tp{self.tensor_parallel} b{self.batch}")
+
+
+def config_choice(config: Config, workload_model: str) -> str:
+    """`choice_text` of a configuration: `fp8`, or `llama-3.1-8b fp8` for an alternative."""
+    return choice_text(config.model, config.variant, workload_model)
 
 
 @dataclass(frozen=True)
@@ -305,13 +319,18 @@ def spot_allowance(workload: Workload, offer: Offer, mode: PricingMode) -> float
     return rate
 
 
-def quality_of(workload: Workload, catalog: Catalog, variant: Variant) -> tuple[float, str | None]:
-    """Relative quality of the variant and, if it misses a floor, the reason."""
-    model = catalog.models[workload.model]
+def quality_of(workload: Workload, catalog: Catalog, variant: Variant, model: str | None = None
+               ) -> tuple[float, str | None]:
+    """Quality of `model` (default: the workload's) in `variant`, relative to the workload's
+    model at bf16, and, if it misses a floor, the reason. The absolute score is the served
+    model's score times the variant's retention."""
+    served = catalog.models[model or workload.model]
     relative = variant.quality_retention
+    if served.name != workload.model:
+        relative *= served.quality / catalog.models[workload.model].quality
     if workload.min_quality is not None and relative < workload.min_quality:
         return relative, f"quality {relative:.3f} < floor {workload.min_quality:.3f}"
-    score = model.quality * relative
+    score = served.quality * variant.quality_retention
     if workload.min_quality_score is not None and score < workload.min_quality_score:
         return relative, f"quality score {score:.3f} < floor {workload.min_quality_score:.3f}"
     return relative, None
@@ -345,29 +364,35 @@ def slo_problem(workload: Workload, performance: Estimate) -> tuple[Reason, str]
 
 
 def performance_of(workload: Workload, catalog: Catalog, variant: Variant, offer: Offer,
-                   tensor_parallel: int, batch: int) -> Estimate:
-    """A measured point for exactly this configuration wins; otherwise the roofline, scaled by
-    the workload's nearest measurement on the same accelerator and variant if it has one."""
-    model = catalog.models[workload.model]
+                   tensor_parallel: int, batch: int, model: str | None = None) -> Estimate:
+    """A measured point for exactly this configuration wins; otherwise the roofline of `model`
+    (default: the workload's), scaled by the workload's nearest measurement of that model on
+    the same accelerator and variant if it has one."""
+    served = catalog.models[model or workload.model]
     accelerator = catalog.accelerators[offer.accelerator]
     prompt, output = workload.tokens.prompt, workload.tokens.output
-    points = [p for p in workload.measured
+    points = [p for p in measured_points(workload, served.name)
               if catalog.resolve_accelerator(p.accelerator) == accelerator.name
               and p.variant == variant.name]
     for point in points:
         if point.count == tensor_parallel and point.batch == batch:
-            return measured_estimate(model, variant, accelerator, tensor_parallel, batch, prompt,
+            return measured_estimate(served, variant, accelerator, tensor_parallel, batch, prompt,
                                      output, point.ttft_ms, point.tpot_ms, point.throughput_rps)
-    roofline = estimate(model, variant, accelerator, tensor_parallel, batch, prompt, output)
+    roofline = estimate(served, variant, accelerator, tensor_parallel, batch, prompt, output)
     if not points:
         return roofline
     nearest = min(points, key=lambda p: (p.count != tensor_parallel,
                                          abs(math.log2(p.batch / batch)), p.batch, p.count))
-    at_point = estimate(model, variant, accelerator, nearest.count, nearest.batch, prompt, output)
+    at_point = estimate(served, variant, accelerator, nearest.count, nearest.batch, prompt, output)
     return rescale(roofline, nearest.ttft_ms / at_point.ttft_ms,
                    nearest.tpot_ms / at_point.tpot_ms,
                    nearest.throughput_rps / at_point.throughput_rps,
                    f"roofline scaled to measured tp{nearest.count} b{nearest.batch}")
+
+
+def measured_points(workload: Workload, model: str) -> tuple[Measurement, ...]:
+    """The workload's measurements of `model` (a point without a model is of the workload's)."""
+    return tuple(p for p in workload.measured if (p.model or workload.model) == model)
 
 
 def cheapest_monthly(catalog: Catalog, offer: Offer, modes: tuple[PricingMode, ...]) -> float | None:
@@ -375,15 +400,15 @@ def cheapest_monthly(catalog: Catalog, offer: Offer, modes: tuple[PricingMode, .
     return min(prices) if prices else None
 
 
-def _best_setting(workload: Workload, catalog: Catalog, variant: Variant, offer: Offer,
-                  utilisation: float, reject: Callable[..., None]
+def _best_setting(workload: Workload, catalog: Catalog, model: str, variant: Variant,
+                  offer: Offer, utilisation: float, reject: Callable[..., None]
                   ) -> tuple[float, int, int, Estimate] | None:
     """The (tensor-parallel, batch) setting with the most capacity that fits and meets the SLO;
     every other setting is rejected with its reason."""
     best: tuple[float, int, int, Estimate] | None = None
     for tp in tensor_parallel_degrees(offer.count):
         for batch in workload.batch_sizes or BATCH_SIZES:
-            perf = performance_of(workload, catalog, variant, offer, tp, batch)
+            perf = performance_of(workload, catalog, variant, offer, tp, batch, model)
             if not perf.fits:
                 reject(Reason.memory, memory_detail(perf, tp, offer), tp, batch, perf)
                 continue
@@ -446,22 +471,25 @@ def reference_candidates(problem: Problem, catalog: Catalog) -> CandidateSet:
     modes = problem.allow.pricing
     offers = [offer for offer in catalog.offers if offer_allowed(problem, catalog, offer)]
     serving = [w for w in problem.workloads if isinstance(w, OnlineWorkload | BatchWorkload)]
-    for workload, offer, variant in itertools.product(serving, offers, catalog.variants.values()):
+    settings = [(workload, model, offer, variant) for workload in serving
+                for model in workload.models
+                for offer, variant in itertools.product(offers, catalog.variants.values())]
+    for workload, model, offer, variant in settings:
         utilisation = utilisation_of(problem, workload)
         price_hint = cheapest_monthly(catalog, offer, modes)
 
         def reject(reason: Reason, detail: str, tp: int = offer.count, batch: int = 1,
                    perf: Estimate | None = None, workload: ServingWorkload = workload,
                    offer: Offer = offer, variant: Variant = variant,
-                   price_hint: float | None = price_hint) -> None:
-            config = Config(workload.name, offer, None, variant.name, tp, batch)
+                   price_hint: float | None = price_hint, model: str = model) -> None:
+            config = Config(workload.name, offer, None, variant.name, tp, batch, model)
             rejections.append(Rejection(config, reason, detail, price_hint, perf))
 
         problem_found = variant_problem(workload, catalog, variant, offer)
         if problem_found:
             reject(*problem_found)
             continue
-        quality, quality_detail = quality_of(workload, catalog, variant)
+        quality, quality_detail = quality_of(workload, catalog, variant, model)
         if quality_detail:
             reject(Reason.quality, quality_detail)
             continue
@@ -469,12 +497,12 @@ def reference_candidates(problem: Problem, catalog: Catalog) -> CandidateSet:
         if blocked is not None:
             reject(Reason.quota, quota_detail(offer, blocked))
             continue
-        best = _best_setting(workload, catalog, variant, offer, utilisation, reject)
+        best = _best_setting(workload, catalog, model, variant, offer, utilisation, reject)
         if best is None:
             continue
         capacity, tp, batch, perf = best
         for mode in (m for m in PricingMode if m in modes):  # canonical order, stable indices
-            config = Config(workload.name, offer, mode, variant.name, tp, batch)
+            config = Config(workload.name, offer, mode, variant.name, tp, batch, model)
             monthly = catalog.monthly_price(offer, mode)
             if monthly is None:
                 rejections.append(Rejection(config, Reason.no_price, no_price_detail(offer, mode),

@@ -138,6 +138,10 @@ class Model(Sourced):
     quality: Fraction = Field(description="Quality score at bf16 (e.g. MMLU 5-shot, 0-1).")
     hf_repo: str | None = Field(default=None, description="Hugging Face repository of the "
                                 "weights, e.g. meta-llama/Llama-3.1-8B-Instruct (for exports).")
+    distillation_gpu_hours: NonNegativeFloat = Field(
+        default=0.0, description="One-time GPU-hours to make this model (distilling it from a "
+        "larger model of its family) before it can be served; 0 for a released model. Paid "
+        "once, spread over the horizon, when a plan serves it.")
 
 
 class Variant(Sourced):

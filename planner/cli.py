@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -17,7 +18,38 @@ from planner.output import emit, reports_errors
 EXIT_INFEASIBLE = 2
 EXIT_TIME_LIMIT = 3
 
-@click.group()
+LAZY_COMMANDS = {
+    "audit": "planner.audit_commands:audit",
+    "catalog": "planner.catalog_commands:catalog",
+    "diff": "planner.negotiate_commands:diff_command",
+    "explain": "planner.explain_commands:explain_command",
+    "export": "planner.export_commands:export",
+    "frontier": "planner.negotiate_commands:frontier_command",
+    "profile": "planner.audit_commands:profile",
+    "whatif": "planner.negotiate_commands:whatif_command",
+}
+"""Commands that live in their own modules: name -> "module:attribute"."""
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when the command runs or is listed
+    (`plan --help`), so that `plan solve` does not import what `plan audit` needs."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module, attribute = self.lazy[cmd_name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS)
 @click.version_option(package_name="plan-ai-compute")
 def main() -> None:
     """plan: proven-optimal AI compute plans, explained."""
@@ -38,12 +70,13 @@ def main() -> None:
 def solve(problem_file: Path, solver: str, time_limit: float, gap: float, output_format: str,
           output: Path | None, force: bool) -> None:
     """Find the cheapest plan that meets every SLO, quota and budget in PROBLEM_FILE."""
-    from planner.backends import SolveOptions
+    from planner.backends import SolveOptions, prestart
     from planner.problem import load_problem
     from planner.report import render_table
     from planner.solve import solve as run_solve
 
     problem, catalog = load_problem(problem_file)
+    prestart(solver)  # the solver loads while the model is built
     click.echo(f"solving {problem.name}: {len(problem.workloads)} workloads, "
                f"{len(catalog.offers)} offers ...", err=True)
     plan = run_solve(problem, catalog, solver, SolveOptions(time_limit, gap))
@@ -103,26 +136,6 @@ def read_plan(path: Path) -> Any:
         raise input_error(str(path), f"not valid JSON ({exc})") from None
     except (ValueError, TypeError, KeyError) as exc:
         raise input_error(str(path), f"not a plan file ({exc})") from None
-
-
-def _register_subgroups() -> None:
-    """Command groups that live in their own modules."""
-    from planner.audit_commands import audit, profile
-    from planner.catalog_commands import catalog
-    from planner.explain_commands import explain_command
-    from planner.export_commands import export
-    from planner.negotiate_commands import COMMANDS as NEGOTIATE_COMMANDS
-
-    main.add_command(catalog)
-    main.add_command(export)
-    main.add_command(profile)
-    main.add_command(audit)
-    main.add_command(explain_command)
-    for command in NEGOTIATE_COMMANDS:
-        main.add_command(command)
-
-
-_register_subgroups()
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from planner.backends.base import SolveOptions, SolverResult, Status
+from planner.backends.highs import quiet_stdout
 from planner.candidates import CandidateSet
 from planner.catalog import Catalog, Offer, PricingMode
 from planner.formulation import (
@@ -487,7 +488,8 @@ class Master:
         self.workloads = len(fleet.workloads)
         self.columns: list[Column] = []
         self.known: dict[tuple[int, int, tuple[int, ...], tuple[int, ...], tuple[int, ...]], int] = {}
-        highs = highspy.Highs()
+        with quiet_stdout():  # no banner on the user's stdout
+            highs = highspy.Highs()
         highs.setOptionValue("output_flag", False)
         highs.setOptionValue("threads", 1)
         # new columns keep the last basis primal feasible: primal simplex restarts from it
@@ -858,7 +860,8 @@ def applies(problem: Problem, training: tuple[object, ...] = (), force: bool = F
     module doc)."""
     online = [w for w in problem.workloads if isinstance(w, OnlineWorkload)]
     return ((force or len(online) >= LARGE_FLEET) and len(online) == len(problem.workloads)
-            and not training and problem.budget_mode == "meet_all" and problem.periods == 1)
+            and not training and problem.budget_mode == "meet_all" and problem.periods == 1
+            and all(len(w.models) == 1 for w in online))  # patterns assume one model each
 
 
 def reduce_fleet(problem: Problem, catalog: Catalog, candidates: CandidateSet,
@@ -1247,7 +1250,8 @@ class _SparseModel:
         if not self.cost:  # nothing to decide: feasible when every row holds at zero
             ok = all(lo <= 1e-9 and hi >= -1e-9 for lo, hi in zip(row_lower, row_upper, strict=True))
             return (0.0, np.zeros(0), 0.0) if ok else None
-        highs = highspy.Highs()
+        with quiet_stdout():  # no banner on the user's stdout
+            highs = highspy.Highs()
         highs.setOptionValue("output_flag", False)
         highs.setOptionValue("threads", int(options.threads))
         # the caller's gap is against its own bound: stop by `target`, not HiGHS's gap

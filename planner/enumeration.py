@@ -4,12 +4,16 @@ Work is shared at three levels, so a fleet of thousands of workloads costs littl
 its distinct workload shapes:
   * grid: every (offer, variant, tensor-parallel, batch) setting of the problem, as rows of
     arrays (one grid per list of batch sizes);
-  * shape: a workload's kind, model, tokens, SLO, batch sizes and measured points fix the
-    roofline estimate of every setting, its memory/SLO verdict and the best (tensor-parallel,
-    batch) setting of every (offer, variant): evaluated once per shape, as arrays;
-  * profile: the shape plus the workload's variant list, quality floors and whether it allows
-    spot at all fix its candidates and rejections up to its name: built once per profile, kept
-    as arrays (for pruning and decomposition) and turned into objects per workload on demand.
+  * shape: a workload's kind, the model served, tokens, SLO, batch sizes and measured points
+    fix the roofline estimate of every setting, its memory/SLO verdict and the best
+    (tensor-parallel, batch) setting of every (offer, variant): evaluated once per shape, as
+    arrays;
+  * profile: the shape plus the workload's own model (quality is relative to it), variant
+    list, quality floors and whether it allows spot at all fix its candidates and rejections
+    of that model up to its name: built once per profile, kept as arrays (for pruning and
+    decomposition) and turned into objects per workload on demand.
+A workload with `alternatives` has one profile per model it may run (its own first), and its
+candidates are theirs in that order, as the reference enumerates them.
 
 The sequential rules of the scalar reference (`reference_candidates`: a setting replaces the
 best so far only with more than `CAPACITY_TOLERANCE` more capacity; rejections in enumeration
@@ -19,6 +23,7 @@ candidates and rejections are the reference's (tests/test_vectorised.py).
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +45,7 @@ from planner.candidates import (
     cheapest_monthly,
     dominated_detail,
     hourly_costs,
+    measured_points,
     memory_detail,
     no_price_detail,
     offer_allowed,
@@ -136,10 +142,12 @@ class Shape:
 
 @dataclass
 class Profile:
-    """Candidates and rejections shared by the workloads of one profile (see module doc),
-    with `workload` standing in for them (its name is not used)."""
+    """Candidates and rejections of one model shared by the workloads of one profile (see
+    module doc), with `workload` standing in for them (its name is not used)."""
 
     workload: ServingWorkload
+    model: str
+    """The model served: the workload's own or one of its alternatives."""
     shape: Shape
     # candidates, in enumeration order
     pair: np.ndarray
@@ -245,19 +253,18 @@ class Context:
         positions = np.where(positions < stops[:, None], positions, -1)
         return Grid(starts, stops, offer_at, tp, batch, settings, positions)
 
-    def shape(self, workload: ServingWorkload) -> Shape:
-        key = shape_key(workload)
+    def shape(self, workload: ServingWorkload, model: str) -> Shape:
+        key = shape_key(workload, model)
         found = self.shapes.get(key)
         if found is None:
-            found = self.shapes[key] = self._shape(workload)
+            found = self.shapes[key] = self._shape(workload, model)
         return found
 
-    def _shape(self, workload: ServingWorkload) -> Shape:
+    def _shape(self, workload: ServingWorkload, model: str) -> Shape:
         grid = self.grid(tuple(workload.batch_sizes or BATCH_SIZES))
-        model = self.catalog.models[workload.model]
-        arrays = estimate_arrays(model, grid.settings, workload.tokens.prompt,
-                                 workload.tokens.output)
-        overrides = self._measured(workload, grid)
+        arrays = estimate_arrays(self.catalog.models[model], grid.settings,
+                                 workload.tokens.prompt, workload.tokens.output)
+        overrides = self._measured(workload, grid, model)
         if overrides:
             arrays = _with(arrays, overrides)
         rows = len(grid.batch)
@@ -297,11 +304,11 @@ class Context:
         return Shape(grid, arrays, overrides, capacity, best, event, subject, other,
                      events_before)
 
-    def _measured(self, workload: ServingWorkload, grid: Grid) -> dict[int, Estimate]:
-        """Rows of pairs with a measured point on their accelerator and variant: the scalar
-        `performance_of` (measured wins, or the roofline rescaled to the nearest point)."""
+    def _measured(self, workload: ServingWorkload, grid: Grid, model: str) -> dict[int, Estimate]:
+        """Rows of pairs with a measured point of `model` on their accelerator and variant: the
+        scalar `performance_of` (measured wins, or the roofline rescaled to the nearest point)."""
         measured = {(self.catalog.resolve_accelerator(p.accelerator), p.variant)
-                    for p in workload.measured}
+                    for p in measured_points(workload, model)}
         overrides: dict[int, Estimate] = {}
         if not measured:
             return overrides
@@ -312,7 +319,7 @@ class Context:
             for row in range(int(grid.start[pair]), int(grid.stop[pair])):
                 overrides[row] = performance_of(workload, self.catalog, variant, offer,
                                                 int(grid.tensor_parallel[row]),
-                                                int(grid.batch[row]))
+                                                int(grid.batch[row]), model)
         return overrides
 
     def variant_check(self, workload: ServingWorkload) -> list[tuple[Reason, str] | None]:
@@ -324,11 +331,11 @@ class Context:
                 for offer, variant in itertools.product(self.offers, self.variants)]
         return found
 
-    def quality(self, workload: ServingWorkload) -> list[tuple[float, str | None]]:
-        key = (workload.model, workload.min_quality, workload.min_quality_score)
+    def quality(self, workload: ServingWorkload, model: str) -> list[tuple[float, str | None]]:
+        key = (workload.model, model, workload.min_quality, workload.min_quality_score)
         found = self.qualities.get(key)
         if found is None:
-            found = self.qualities[key] = [quality_of(workload, self.catalog, v)
+            found = self.qualities[key] = [quality_of(workload, self.catalog, v, model)
                                            for v in self.variants]
         return found
 
@@ -341,13 +348,15 @@ class Context:
                  for offer in self.offers], dtype=float).reshape(self.priced.shape)
         return found
 
-    def before(self, workload: ServingWorkload) -> tuple[np.ndarray, list[tuple[Reason, str]]]:
+    def before(self, workload: ServingWorkload, model: str
+               ) -> tuple[np.ndarray, list[tuple[Reason, str]]]:
         """Per pair, the problem found before any setting is evaluated (variant, quality,
         quota, in the reference's order), as a position in the list returned, or -1."""
-        key = (workload.variants, workload.model, workload.min_quality, workload.min_quality_score)
+        key = (workload.variants, workload.model, model, workload.min_quality,
+               workload.min_quality_score)
         found = self.befores.get(key)
         if found is None:
-            checks, qualities = self.variant_check(workload), self.quality(workload)
+            checks, qualities = self.variant_check(workload), self.quality(workload, model)
             before = np.full(len(checks), -1, dtype=np.int64)
             details: list[tuple[Reason, str]] = []
             for pair, problem in enumerate(checks):
@@ -364,11 +373,12 @@ class Context:
             found = self.befores[key] = (before, details)
         return found
 
-    def profile(self, workload: ServingWorkload) -> Profile:
-        """Candidates and rejections of `workload`, as the reference enumerates them."""
-        shape = self.shape(workload)
+    def profile(self, workload: ServingWorkload, model: str) -> Profile:
+        """Candidates and rejections of `workload` served by `model`, as the reference
+        enumerates them."""
+        shape = self.shape(workload, model)
         grid = shape.grid
-        before, details = self.before(workload)
+        before, details = self.before(workload, model)
         variants = len(self.variants)
         offer_of = np.arange(len(before)) // variants
         evaluated = before < 0
@@ -381,9 +391,9 @@ class Context:
         pair, mode = np.nonzero(offered & ~banned)  # pair-major: the reference's order
         offer = offer_of[pair]
         row = best[pair]
-        quality = np.array([q for q, _ in self.quality(workload)], dtype=float)
+        quality = np.array([q for q, _ in self.quality(workload, model)], dtype=float)
         return Profile(
-            workload, shape, pair, mode, row,
+            workload, model, shape, pair, mode, row,
             shape.capacity[row] * (1 - self.allowance(workload)[offer, mode]),
             self.monthly_array[offer, mode], quality[pair % variants],
             self.usage_array[offer, mode], self.carbon_array[offer, mode],
@@ -407,7 +417,8 @@ class Context:
             row = int(profile.row[k])
             found = profile._candidates[k] = (
                 offer, self.modes[int(profile.mode[k])], variant.name,
-                int(grid.tensor_parallel[row]), int(grid.batch[row]), shape.estimate(row),
+                int(grid.tensor_parallel[row]), int(grid.batch[row]), profile.model,
+                shape.estimate(row),
                 float(profile.capacity_rps[k]), float(profile.cost_usd_per_month[k]),
                 float(profile.quality[k]), float(profile.usage_usd_per_hour[k]),
                 float(profile.carbon_usd_per_hour[k]), profile.workload.kind)
@@ -428,8 +439,8 @@ class Context:
             hint = self.price_hint[o]
             if found >= 0:
                 reason, detail = profile.details[found]
-                templates.append((offer, None, variant.name, offer.count, 1, reason, detail, hint,
-                                  None))
+                templates.append((offer, None, variant.name, offer.count, 1, profile.model,
+                                  reason, detail, hint, None))
                 continue
             for row in range(int(grid.start[pair]), int(grid.stop[pair])):
                 if event[row] == NO_EVENT:
@@ -445,32 +456,33 @@ class Context:
                     assert slo is not None
                     detail = slo[1]
                 templates.append((offer, None, variant.name, tp[about], batch[about],
-                                  EVENT_REASON[event[row]], detail, hint, perf))
+                                  profile.model, EVENT_REASON[event[row]], detail, hint, perf))
             best = int(shape.best[pair])
             for m in np.flatnonzero(profile.banned[pair]).tolist():
                 mode, perf = self.modes[m], shape.estimate(best)
                 if self.monthly[o][m] is None:
                     templates.append((offer, mode, variant.name, tp[best], batch[best],
-                                      Reason.no_price, no_price_detail(offer, mode), None, perf))
+                                      profile.model, Reason.no_price,
+                                      no_price_detail(offer, mode), None, perf))
                 else:
                     templates.append((offer, mode, variant.name, tp[best], batch[best],
-                                      Reason.spot_not_allowed, SPOT_NOT_ALLOWED,
+                                      profile.model, Reason.spot_not_allowed, SPOT_NOT_ALLOWED,
                                       self.monthly[o][m], perf))
         profile._rejections = templates
         return templates
 
 
-def shape_key(workload: ServingWorkload) -> Hashable:
-    """What fixes every setting's estimate and verdict (see module doc)."""
+def shape_key(workload: ServingWorkload, model: str) -> Hashable:
+    """What fixes every setting's estimate and verdict with `model` (see module doc)."""
     slo = workload.slo if isinstance(workload, OnlineWorkload) else None
-    return (workload.kind, workload.model, workload.tokens.prompt, workload.tokens.output,
+    return (workload.kind, model, workload.tokens.prompt, workload.tokens.output,
             None if slo is None else (slo.ttft_ms, slo.tpot_ms, slo.e2e_ms),
-            tuple(workload.batch_sizes or BATCH_SIZES), workload.measured)
+            tuple(workload.batch_sizes or BATCH_SIZES), measured_points(workload, model))
 
 
-def profile_key(workload: ServingWorkload) -> Hashable:
-    """What fixes a workload's candidates and rejections up to its name."""
-    return (shape_key(workload), workload.variants, workload.min_quality,
+def profile_key(workload: ServingWorkload, model: str) -> Hashable:
+    """What fixes a workload's candidates and rejections with `model` up to its name."""
+    return (shape_key(workload, model), workload.model, workload.variants, workload.min_quality,
             workload.min_quality_score, workload.max_spot_share == 0)
 
 
@@ -488,8 +500,10 @@ def _with(arrays: EstimateArrays, overrides: dict[int, Estimate]) -> EstimateArr
 class CandidateTable:
     """The candidates of every serving workload of a problem, as per-profile arrays.
 
-    Workload i (in `workloads`) has `profiles[profile_of[i]]`'s candidates, numbered from
-    `candidate_start[i]`; its rejections follow the same profile."""
+    Workload i (in `workloads`) has the candidates of `profiles[p]` for each p in
+    `profiles_of[i]` (one per model it may run, its own first; `profile_of[i]` is its own
+    model's), one after another, numbered from `candidate_start[i]`; its rejections follow
+    the same profiles."""
 
     def __init__(self, problem: Problem, catalog: Catalog) -> None:
         self.context = Context(problem, catalog)
@@ -497,31 +511,43 @@ class CandidateTable:
             w for w in problem.workloads if isinstance(w, OnlineWorkload | BatchWorkload)]
         self.profiles: list[Profile] = []
         known: dict[Hashable, int] = {}
-        profile_of = []
+        self.profiles_of: list[tuple[int, ...]] = []
         for workload in self.workloads:
-            key = profile_key(workload)
-            if key not in known:
-                known[key] = len(self.profiles)
-                self.profiles.append(self.context.profile(workload))
-            profile_of.append(known[key])
-        self.profile_of = np.array(profile_of, dtype=np.int64)
-        counts = np.array([self.profiles[p].candidate_count for p in profile_of], dtype=np.int64)
+            numbers = []
+            for model in workload.models:
+                key = profile_key(workload, model)
+                if key not in known:
+                    known[key] = len(self.profiles)
+                    self.profiles.append(self.context.profile(workload, model))
+                numbers.append(known[key])
+            self.profiles_of.append(tuple(numbers))
+        self.profile_of = np.array([numbers[0] for numbers in self.profiles_of], dtype=np.int64)
+        counts = np.array([sum(self.profiles[p].candidate_count for p in numbers)
+                           for numbers in self.profiles_of], dtype=np.int64)
         self.candidate_count = counts
         self.candidate_start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) \
             if len(counts) else np.zeros(0, dtype=np.int64)
 
+    def parts(self, index: int) -> list[tuple[int, Profile]]:
+        """(first candidate index, profile) of each model workload `index` may run."""
+        start = int(self.candidate_start[index])
+        found = []
+        for number in self.profiles_of[index]:
+            found.append((start, self.profiles[number]))
+            start += self.profiles[number].candidate_count
+        return found
+
     def candidates_of(self, index: int) -> list[Candidate]:
-        workload = self.workloads[index]
-        name, start = workload.name, int(self.candidate_start[index])
-        templates = self.context.candidate_templates(self.profiles[self.profile_of[index]])
-        return [Candidate(start + k, Config(name, *t[:5]), *t[5:])  # type: ignore[arg-type]
-                for k, t in enumerate(templates)]
+        name = self.workloads[index].name
+        return [Candidate(start + k, Config(name, *t[:6]), *t[6:])  # type: ignore[arg-type]
+                for start, profile in self.parts(index)
+                for k, t in enumerate(self.context.candidate_templates(profile))]
 
     def rejections_of(self, index: int) -> list[Rejection]:
         name = self.workloads[index].name
-        templates = self.context.rejection_templates(self.profiles[self.profile_of[index]])
-        return [Rejection(Config(name, *t[:5]), *t[5:])  # type: ignore[arg-type]
-                for t in templates]
+        return [Rejection(Config(name, *t[:6]), *t[6:])  # type: ignore[arg-type]
+                for _, profile in self.parts(index)
+                for t in self.context.rejection_templates(profile)]
 
     def candidates_at(self, indices: Sequence[int]) -> tuple[Candidate, ...]:
         """The candidates with these indices (ascending), built without the others."""
@@ -531,18 +557,21 @@ class CandidateTable:
         bounds = np.flatnonzero(np.diff(owner)) + 1
         for part in np.split(wanted, bounds) if len(wanted) else []:
             index = int(owner[np.searchsorted(wanted, part[0])])
-            name, start = self.workloads[index].name, int(self.candidate_start[index])
-            profile = self.profiles[self.profile_of[index]]
-            for k in (part - start).tolist():
-                t = self.context.candidate_template(profile, k)
-                found.append(Candidate(start + k, Config(name, *t[:5]), *t[5:]))  # type: ignore[arg-type]
+            name = self.workloads[index].name
+            parts = self.parts(index)
+            starts = [start for start, _ in parts]
+            for candidate in part.tolist():
+                start, profile = parts[bisect.bisect_right(starts, candidate) - 1]
+                t = self.context.candidate_template(profile, candidate - start)
+                found.append(Candidate(candidate, Config(name, *t[:6]), *t[6:]))  # type: ignore[arg-type]
         return tuple(found)
 
     def candidate_set(self) -> CandidateSet:
         candidates = Items([_Chunk(w.name, int(self.candidate_count[i]),
                                    partial(self.candidates_of, i))
                             for i, w in enumerate(self.workloads)], self)
-        rejections = Items([_Chunk(w.name, self.profiles[self.profile_of[i]].rejection_count,
+        rejections = Items([_Chunk(w.name, sum(self.profiles[p].rejection_count
+                                               for p in self.profiles_of[i]),
                                    partial(self.rejections_of, i))
                             for i, w in enumerate(self.workloads)], self)
         return CandidateSet(candidates, rejections)

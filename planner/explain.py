@@ -5,12 +5,14 @@ Every figure here is recomputed from candidates and the plan's allocations, neve
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from planner.backends import Status
 from planner.budget_mode import requests_per_month
-from planner.candidates import Candidate, CandidateSet, Reason, Rejection
+from planner.candidates import Candidate, CandidateSet, Reason, Rejection, config_choice
 from planner.catalog import Catalog, PricingMode
 from planner.costing import busy_by_period, peak_instances, standalone_cost
 from planner.formulation import Formulation, quota_matches
@@ -23,9 +25,11 @@ from planner.problem import (
     ServingWorkload,
     TrainingWorkload,
 )
-from planner.relaxations import RelaxationSearch, Resolver, smallest_relaxations
 from planner.schema import HOURS_PER_MONTH
 from planner.training import TrainingOption
+
+if TYPE_CHECKING:
+    from planner.relaxations import Resolver
 
 MAX_LINES_PER_SECTION = 4
 HIDDEN_REASONS = {Reason.dominated, Reason.no_price}
@@ -46,10 +50,11 @@ def demand_text(workload: AnyWorkload) -> str:
     return f"{workload.train_tokens:,.0f} tokens within {workload.deadline_days:g} days"
 
 
-def describe(candidate: Candidate) -> str:
+def describe(candidate: Candidate, workload_model: str | None = None) -> str:
     config = candidate.config
     return (f"{config.offer.accelerator}x{config.offer.count} {config.offer.key} "
-            f"{candidate.mode.value} {config.variant} b{config.batch}")
+            f"{candidate.mode.value} {config_choice(config, workload_model or config.model)} "
+            f"b{config.batch}")
 
 
 def coupled_reason(problem: Problem, catalog: Catalog, workload: ServingWorkload,
@@ -106,6 +111,12 @@ def explain_workload(problem: Problem, catalog: Catalog, workload: ServingWorklo
     `plan_cost` is the workload's cost in the plan, its share of committed pools included;
     `served` what the plan serves when it is not the whole demand (alternatives are still
     costed for the whole demand)."""
+    from planner.families import model_choice_lines, one_time_reason  # it imports this module
+
+    def why_lost(candidate: Candidate, cost: float) -> str:
+        return (one_time_reason(problem, catalog, workload, candidate, cost, allocations, plan_cost)
+                or coupled_reason(problem, catalog, workload, candidate, allocations))
+
     options = candidates.for_workload(workload.name)
     standalone = [(standalone_cost(problem, workload, c), c) for c in options
                   if not (c.mode is PricingMode.spot and workload.max_spot_share < 1)]
@@ -114,31 +125,51 @@ def explain_workload(problem: Problem, catalog: Catalog, workload: ServingWorklo
     chosen_accelerators = {a.accelerator for a in mine}
     runner_ups = _cheapest_per_key(
         ((c.config.offer.accelerator,), cost,
-         f"runner-up on {c.config.offer.accelerator}: {describe(c)} at {money(cost)}/month "
+         f"runner-up on {c.config.offer.accelerator}: {describe(c, workload.model)} at "
+         f"{money(cost)}/month "
          f"({_delta(cost - plan_cost)})")
         for cost, c in standalone if c.config.offer.accelerator not in chosen_accelerators)
     lines += [text for _, text in runner_ups[:MAX_LINES_PER_SECTION - 1]]
     chosen_modes = {a.pricing for a in mine}
     by_mode = _cheapest_per_key(
-        ((c.mode.value,), cost, f"best {c.mode.value}: {describe(c)} at {money(cost)}/month "
+        ((c.mode.value,), cost, f"best {c.mode.value}: {describe(c, workload.model)} at "
+                                f"{money(cost)}/month "
                                 f"({_delta(cost - plan_cost)})")
         for cost, c in standalone if c.mode.value not in chosen_modes)
     lines += [text for _, text in by_mode]
     cheaper_feasible = _cheapest_per_key(
         ((c.config.offer.accelerator, c.mode.value), cost,
-         f"{describe(c)} would cost {money(cost)}/month alone, but "
-         f"{coupled_reason(problem, catalog, workload, c, allocations)}")
+         f"{describe(c, workload.model)} would cost {money(cost)}/month alone, but "
+         f"{why_lost(c, cost)}")
         for cost, c in ((standalone_cost(problem, workload, c), c) for c in options)
         if cost < plan_cost - 0.5)
     lines += [text for _, text in cheaper_feasible[:MAX_LINES_PER_SECTION]]
-    utilisation = problem.performance.utilisation_cap
     ruled_out = _furthest_per_accelerator(
-        (r, cost) for r, cost in ((r, rejection_cost(problem, workload, r, utilisation))
-                                  for r in candidates.rejections_for(workload.name)
-                                  if r.reason not in HIDDEN_REASONS)
-        if cost is not None and cost < plan_cost - 0.5)
+        _cheaper_rejections(problem, workload, candidates, plan_cost - 0.5), workload.model)
     lines += [f"ruled out: {text}" for _, text in ruled_out[:MAX_LINES_PER_SECTION]]
+    lines += model_choice_lines(problem, catalog, workload, candidates, mine, allocations,
+                                plan_cost)
     return lines
+
+
+def _cheaper_rejections(problem: Problem, workload: ServingWorkload, candidates: CandidateSet,
+                        limit: float) -> Iterator[tuple[Rejection, float]]:
+    """The shown rejections that would have cost less than `limit`, with that cost.
+
+    Any configuration needs an instance in each period where an infinitely fast one needs
+    any (demand or `min_replicas`), so a rejection whose price for those periods alone
+    reaches `limit` is passed over without costing it: most of them, on a large catalog."""
+    utilisation = problem.performance.utilisation_cap
+    periods = problem.periods
+    fewest = sum(1 for busy in busy_by_period(problem, workload, math.inf, 1) if busy > 0)
+    for rejection in candidates.rejections_for(workload.name):
+        if rejection.reason in HIDDEN_REASONS or rejection.cost_usd_per_month is None:
+            continue
+        if fewest * rejection.cost_usd_per_month / periods >= limit:
+            continue
+        cost = rejection_cost(problem, workload, rejection, utilisation)
+        if cost is not None and cost < limit:
+            yield rejection, cost
 
 
 # How far a configuration got before it failed: the furthest failure is the most telling
@@ -148,7 +179,8 @@ STAGE = {Reason.variant_not_allowed: 0, Reason.variant_unsupported: 1, Reason.qu
          Reason.tpot: 4, Reason.e2e: 4}
 
 
-def _furthest_per_accelerator(items: Iterable[tuple[Rejection, float]]) -> list[tuple[float, str]]:
+def _furthest_per_accelerator(items: Iterable[tuple[Rejection, float]], workload_model: str
+                              ) -> list[tuple[float, str]]:
     """Per accelerator, the cheapest of the rejections that got furthest, cheapest first."""
     best: dict[str, tuple[int, float, Rejection]] = {}
     for rejection, cost in items:
@@ -159,7 +191,8 @@ def _furthest_per_accelerator(items: Iterable[tuple[Rejection, float]]) -> list[
     lines = []
     for _, cost, r in best.values():
         lines.append((cost, f"{r.config.offer.accelerator}x{r.config.tensor_parallel} "
-                            f"{r.config.variant} b{r.config.batch} ({r.config.offer.key}) from "
+                            f"{config_choice(r.config, workload_model)} b{r.config.batch} "
+                            f"({r.config.offer.key}) from "
                             f"{money(cost)}/month: {r.detail}"))
     return sorted(lines)
 
@@ -247,6 +280,8 @@ def diagnose(problem: Problem, catalog: Catalog, candidates: CandidateSet, statu
                    for w in problem.workloads if not isinstance(w, TrainingWorkload))
     cheapest += sum(min(o.cost_usd_per_month for o in training if o.workload == w.name)
                     for w in problem.workloads if isinstance(w, TrainingWorkload))
+    from planner.relaxations import RelaxationSearch, smallest_relaxations  # infeasible only
+
     search = None
     if formulation is not None and resolver is not None:
         search = RelaxationSearch(problem, catalog, candidates, formulation, resolver)

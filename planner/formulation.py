@@ -8,8 +8,10 @@ Variables
                 continuous instance-hours for batch jobs
   pool[o,m]     new committed instances (reserved_1y, reserved_3y, owned) of offer o, shared by
                 every workload and period; existing commitments add to it at no cost
-  variant[w,v]  binary: workload w runs model variant v (only when w has a choice)
-  prepare[m,v]  binary: variant v of model m is produced (only when that costs a one-time run)
+  variant[w,c]  binary: workload w runs choice c = (model, variant): its own model or one of its
+                alternatives, in one variant (only when w has a choice)
+  prepare[m,v]  binary: variant v of model m is produced, or (v = `DISTILLATION`) model m is
+                distilled (only when that costs a one-time run)
   train[k]      binary: a training workload runs option k (offer, pricing, accelerator count)
   admit[w]      binary, budget_mode serve_most_value only: online workload w is served at all
   served[w,p]   continuous, serve_most_value only: the request rate of w served in period p
@@ -18,7 +20,8 @@ Constraint groups: see `GROUPS`. Rows that express a limit of the problem file c
 (which limit, whose, and how the row's right-hand side moves with it), so that sensitivity and
 infeasibility diagnosis can read duals and add elastic variables by limit.
 Objective: monthly cost of busy on-demand/spot hours, new committed pools, owned servers'
-busy energy, carbon, and training runs and variant preparation spread over the horizon.
+busy energy, carbon, and training runs, variant preparation and distillation spread over the
+horizon.
 
 Bounds: an online candidate never needs more instances in a period than it would to serve the
 workload alone then (dropping the excess and the workload's other instances keeps every row
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from planner.candidates import Candidate, CandidateSet, instances_needed
@@ -42,9 +45,10 @@ from planner.training import TrainingOption
 GROUPS = {
     "demand": "capacity of each online workload covers its request rate in every period",
     "batch_demand": "each batch job's daily requests are done within its window",
-    "one_variant": "each workload runs exactly one model variant",
-    "variant_link": "instances only of the workload's chosen variant",
-    "prepare_link": "a variant that a workload runs is prepared (once per model)",
+    "one_variant": "each workload runs exactly one (model, variant) choice",
+    "variant_link": "instances only of the workload's chosen model and variant",
+    "prepare_link": "a variant that a workload runs is prepared (once per model), a distilled "
+                    "model it runs is distilled (once)",
     "spot_share": "spot capacity at most the workload's max_spot_share, in every period",
     "min_replicas": "at least min_replicas replicas per online workload, in every period",
     "pool": "busy committed instances within the pool (existing + new), in every period",
@@ -86,11 +90,38 @@ def batch_days(window_hours: tuple[int, ...], periods: int) -> list[list[int]]:
     return result
 
 
+DISTILLATION = "(distillation)"
+"""Stands for the variant in the `prepare` key of a model's distillation run (no variant name
+can start with a parenthesis)."""
+
+
 def preparation_usd_per_month(problem: Problem, catalog: Catalog, model: str, variant: str
                               ) -> float:
     gpu_hours = catalog.variants[variant].preparation_gpu_hours_per_b_params * \
         catalog.models[model].params_b
     return gpu_hours * problem.performance.preparation_usd_per_gpu_hour / problem.horizon_months
+
+
+def distillation_usd_per_month(problem: Problem, catalog: Catalog, model: str) -> float:
+    """The one-time run that makes a distilled model, spread over the horizon."""
+    return (catalog.models[model].distillation_gpu_hours
+            * problem.performance.preparation_usd_per_gpu_hour / problem.horizon_months)
+
+
+def one_time_usd_per_month(problem: Problem, catalog: Catalog,
+                           choices: Iterable[tuple[str, str]]) -> float:
+    """The one-time runs a plan serving these (model, variant) choices pays for, spread over
+    the horizon: each variant's preparation once per model, each distilled model once."""
+    chosen = sorted(set(choices))
+    return (sum(preparation_usd_per_month(problem, catalog, model, variant)
+                for model, variant in chosen)
+            + sum(distillation_usd_per_month(problem, catalog, model)
+                  for model in sorted({model for model, _ in chosen})))
+
+
+def choice_label(workload_model: str, model: str, variant: str) -> str:
+    """A (model, variant) choice in names: the variant, `model/variant` for an alternative."""
+    return variant if model == workload_model else f"{model}/{variant}"
 
 
 @dataclass(frozen=True)
@@ -120,8 +151,10 @@ class Formulation:
     """(candidate index, period) -> column of its `use` variable."""
     pool_column: dict[tuple[str, PricingMode], int]
     existing: dict[tuple[str, PricingMode], int]
-    variant_column: dict[tuple[str, str], int]
+    variant_column: dict[tuple[str, str, str], int]
+    """(workload, model, variant) -> its choice binary (workloads with a choice)."""
     prepare_column: dict[tuple[str, str], int]
+    """(model, variant or DISTILLATION) -> its one-time run binary."""
     train_column: dict[int, int]
     true_cost: dict[int, float] = field(default_factory=dict)
     """Column -> monthly cost per unit without the idle tie-break."""
@@ -154,7 +187,7 @@ class _Builder:
         self.existing = existing_commitments(problem)
         self.use: dict[tuple[int, int], int] = {}
         self.pools: dict[tuple[str, PricingMode], int] = {}
-        self.variants: dict[tuple[str, str], int] = {}
+        self.variants: dict[tuple[str, str, str], int] = {}
         self.prepare: dict[tuple[str, str], int] = {}
         self.train: dict[int, int] = {}
         self.true_cost: dict[int, float] = {}
@@ -267,63 +300,81 @@ class _Builder:
 
     def add_variant_choice(self, workload: OnlineWorkload | BatchWorkload,
                            options: list[Candidate]) -> None:
-        variants = sorted({c.config.variant for c in options})
-        prepared = [v for v in variants
-                    if preparation_usd_per_month(self.problem, self.catalog, workload.model, v) > 0]
+        choices = sorted({c.config.choice for c in options})
         admit = self.admit.get(workload.name)
-        if len(variants) == 1:
-            for variant in prepared:  # no choice: the one variant must be prepared
+        name = workload.name
+        if len(choices) == 1:
+            for key in self.one_time_runs(*choices[0]):  # no choice: the runs are needed
                 if admit is None:
-                    self.prepare_column(workload.model, variant, lower=1)
+                    self.prepare_column(*key, lower=1)
                 else:  # ... if the workload is served at all
-                    self.add_row("prepare_link", f"prepare_link[{workload.name},{variant}]",
-                                 {admit: 1.0, self.prepare_column(workload.model, variant): -1.0},
-                                 upper=0.0)
+                    self.link_run(workload, key, {admit: 1.0})
             return
-        for variant in variants:
-            self.variants[(workload.name, variant)] = self.model.add_variable(
-                f"variant[{workload.name},{variant}]", 0, 1, True, 0.0)
-        chosen = {self.variants[(workload.name, v)]: 1.0 for v in variants}
+        for model, variant in choices:
+            self.variants[(name, model, variant)] = self.model.add_variable(
+                f"variant[{name},{choice_label(workload.model, model, variant)}]", 0, 1, True, 0.0)
+        chosen = {self.variants[(name, m, v)]: 1.0 for m, v in choices}
         if admit is None:
-            self.add_row("one_variant", f"one_variant[{workload.name}]", chosen, 1.0, 1.0)
+            self.add_row("one_variant", f"one_variant[{name}]", chosen, 1.0, 1.0)
         else:  # no variant (and so no instance) for a workload that is shed entirely
-            self.add_row("one_variant", f"one_variant[{workload.name}]", {**chosen, admit: -1.0},
-                         0.0, 0.0)
-        for variant in variants:
-            choice = self.variants[(workload.name, variant)]
+            self.add_row("one_variant", f"one_variant[{name}]", {**chosen, admit: -1.0}, 0.0, 0.0)
+        for model, variant in choices:
+            choice = self.variants[(name, model, variant)]
             for candidate in options:  # one row per column: tighter than one per period
-                if candidate.config.variant != variant:
+                if candidate.config.choice != (model, variant):
                     continue
                 for period in self.active_periods(workload):
                     column = self.use.get((candidate.index, period))
                     if column is not None:
                         self.model.add_row(
-                            "variant_link", f"variant_link[{workload.name},{candidate.index},{period}]",
+                            "variant_link", f"variant_link[{name},{candidate.index},{period}]",
                             {column: 1.0, choice: -self.model.upper[column]}, upper=0.0)
-            if variant in prepared:
-                prepare = self.prepare_column(workload.model, variant)
-                self.model.add_row("prepare_link", f"prepare_link[{workload.name},{variant}]",
-                                   {choice: 1.0, prepare: -1.0}, upper=0.0)
+            if preparation_usd_per_month(self.problem, self.catalog, model, variant) > 0:
+                self.link_run(workload, (model, variant), {choice: 1.0})
+        for model in sorted({model for model, _ in choices}):  # once for all its variants
+            if distillation_usd_per_month(self.problem, self.catalog, model) > 0:
+                self.link_run(workload, (model, DISTILLATION), {
+                    self.variants[(name, model, v)]: 1.0 for m, v in choices if m == model})
 
-    def prepare_column(self, model: str, variant: str, lower: float = 0) -> int:
-        key = (model, variant)
+    def link_run(self, workload: OnlineWorkload | BatchWorkload, key: tuple[str, str],
+                 needing: dict[int, float]) -> None:
+        """The one-time run `key` is made when any of the `needing` choices is taken."""
+        self.model.add_row("prepare_link",
+                           f"prepare_link[{workload.name},{choice_label(workload.model, *key)}]",
+                           {**needing, self.prepare_column(*key): -1.0}, upper=0.0)
+
+    def one_time_runs(self, model: str, variant: str) -> list[tuple[str, str]]:
+        """The `prepare` keys serving (model, variant) needs: the variant's preparation of the
+        model and the model's distillation, those that cost anything."""
+        runs = []
+        if preparation_usd_per_month(self.problem, self.catalog, model, variant) > 0:
+            runs.append((model, variant))
+        if distillation_usd_per_month(self.problem, self.catalog, model) > 0:
+            runs.append((model, DISTILLATION))
+        return runs
+
+    def prepare_column(self, model: str, run: str, lower: float = 0) -> int:
+        key = (model, run)
         if key not in self.prepare:
-            cost = preparation_usd_per_month(self.problem, self.catalog, model, variant)
-            self.prepare[key] = self.column(f"prepare[{model},{variant}]", 1, True, cost)
+            cost = (distillation_usd_per_month(self.problem, self.catalog, model)
+                    if run == DISTILLATION
+                    else preparation_usd_per_month(self.problem, self.catalog, model, run))
+            self.prepare[key] = self.column(f"prepare[{model},{run}]", 1, True, cost)
         if lower:
             self.model.lower[self.prepare[key]] = lower
         return self.prepare[key]
 
     def variant_groups(self, workload: OnlineWorkload | BatchWorkload, options: list[Candidate]
                        ) -> list[tuple[str, int | None, list[Candidate]]]:
-        """(label, variant column, candidates) per variant when the workload has a choice:
-        rows written per variant and scaled by its binary are much tighter than one row over
-        all variants; else one group."""
-        variants = sorted({c.config.variant for c in options})
-        if (workload.name, variants[0] if variants else "") not in self.variants:
+        """(label, choice column, candidates) per (model, variant) when the workload has a
+        choice: rows written per choice and scaled by its binary are much tighter than one row
+        over all choices; else one group."""
+        choices = sorted({c.config.choice for c in options})
+        first = choices[0] if choices else ("", "")
+        if (workload.name, *first) not in self.variants:
             return [("", None, options)]
-        return [(f",{v}", self.variants[(workload.name, v)],
-                 [c for c in options if c.config.variant == v]) for v in variants]
+        return [(f",{choice_label(workload.model, m, v)}", self.variants[(workload.name, m, v)],
+                 [o for o in options if o.config.choice == (m, v)]) for m, v in choices]
 
     def add_covering(self, group: str, name: str, terms: dict[int, float], need: float,
                      choice: int | None, tag: RowTag | None = None) -> None:

@@ -188,5 +188,3 @@ def _optional_plot(frontier: Any) -> bytes | None:
         click.echo(f"note: the HTML report has no plot without matplotlib ({INSTALL_HINT})", err=True)
         return None
 
-
-COMMANDS = (diff_command, whatif_command, frontier_command)

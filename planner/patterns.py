@@ -29,6 +29,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from planner.backends.highs import quiet_stdout
+
 FEASIBILITY = 1e-9
 """Absolute slack allowed on the demand and spot rows (the MIP's tolerance is larger)."""
 STATE_BUDGET = {"best": 20_000, "all": 400_000}
@@ -305,7 +307,8 @@ def _mip_best(problems: Subproblems, weight: np.ndarray, j: int, limit: np.ndarr
 
     first, stop = int(problems.start[j]), int(problems.start[j + 1])
     k = stop - first
-    highs = highspy.Highs()
+    with quiet_stdout():  # no banner on the user's stdout
+        highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("mip_rel_gap", 0.0)
     highs.setOptionValue("mip_abs_gap", 0.0)

@@ -40,6 +40,13 @@ class Allocation:
     `instances` is their peak."""
     run_hours: float = 0.0
     """Training: wall-clock hours of one run."""
+    model: str | None = None
+    """The model served: the workload's own or one of its alternatives (None: the workload's
+    own, as in training runs and plans written before alternatives existed)."""
+
+    def served_model(self, workload_model: str) -> str:
+        """The model this allocation runs, given its workload's own model."""
+        return self.model or workload_model
 
     @property
     def offer_key(self) -> str:
@@ -133,6 +140,12 @@ class Plan:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n"
+
+
+def choice_text(model: str | None, variant: str, workload_model: str | None) -> str:
+    """What a workload runs, for people: the variant (`fp8`), prefixed by the model when it is
+    an alternative to the workload's own (`llama-3.1-8b fp8`)."""
+    return variant if model is None or model == workload_model else f"{model} {variant}"
 
 
 def _rounded(value: Any) -> Any:

@@ -66,6 +66,8 @@ class Measurement(Strict):
     accelerator: Name
     count: PositiveInt = Field(default=1, description="Accelerators per replica (tensor parallel).")
     variant: Name = "bf16"
+    model: Name | None = Field(default=None, description="Model measured: the workload's model "
+                               "(default) or one of its alternatives.")
     batch: PositiveInt
     throughput_rps: PositiveFloat = Field(description="Sustained requests/s of one replica.")
     ttft_ms: PositiveFloat
@@ -103,8 +105,39 @@ class WorkloadBase(Strict):
         default=None, description="Variants allowed for this workload; default: all."
     )
 
+    @property
+    def models(self) -> tuple[str, ...]:
+        """Models that may run the workload: `model`, then any alternatives."""
+        return (self.model,)
 
-class OnlineWorkload(WorkloadBase):
+
+class ServingBase(WorkloadBase):
+    """What online and batch workloads share: another model of the family may serve them."""
+
+    alternatives: tuple[Name, ...] = Field(default=(), description=(
+        "Other models of the same family that may serve the workload instead of `model` (a "
+        "smaller or distilled sibling), each at its own quality. Quality floors apply to the "
+        "model served: min_quality stays relative to `model` at bf16, so a sibling scoring "
+        "0.694 where `model` scores 0.836 is at 0.830 before any compression."))
+
+    @field_validator("alternatives")
+    @classmethod
+    def _distinct_alternatives(cls, alternatives: tuple[str, ...], info: ValidationInfo
+                               ) -> tuple[str, ...]:
+        model = info.data.get("model")
+        if model in alternatives:
+            raise ValueError(f"lists the workload's own model '{model}'")
+        repeated = sorted({name for name in alternatives if alternatives.count(name) > 1})
+        if repeated:
+            raise ValueError(f"repeats {', '.join(repeated)}")
+        return alternatives
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return (self.model, *self.alternatives)
+
+
+class OnlineWorkload(ServingBase):
     """Online inference: requests arrive at `rate_rps` and must meet the SLO."""
 
     kind: Literal["online"] = "online"
@@ -194,7 +227,7 @@ class Window(Strict):
         return tuple(range(self.start_hour, 24)) + tuple(range(0, self.end_hour))
 
 
-class BatchWorkload(WorkloadBase):
+class BatchWorkload(ServingBase):
     """Offline inference: `requests_per_day` done within `window`, no latency SLO."""
 
     kind: Literal["batch"]
@@ -406,6 +439,7 @@ def _check_references(problem: Problem, catalog: Catalog, loaded: LoadedYaml) ->
                 unknown((*base, "variants", v_index), "variant", variant, list(catalog.variants))
         if isinstance(workload, TrainingWorkload):
             continue
+        issues += _check_alternatives(workload, catalog, loaded, base)
         for m_index, point in enumerate(getattr(workload, "measured", ())):
             if catalog.resolve_accelerator(point.accelerator) is None:
                 unknown((*base, "measured", m_index, "accelerator"), "accelerator",
@@ -413,12 +447,44 @@ def _check_references(problem: Problem, catalog: Catalog, loaded: LoadedYaml) ->
             if point.variant not in catalog.variants:
                 unknown((*base, "measured", m_index, "variant"), "variant", point.variant,
                         list(catalog.variants))
+            if point.model is not None and point.model not in workload.models:
+                issues.append(loaded.issue(
+                    (*base, "measured", m_index, "model"),
+                    f"'{point.model}' is neither the workload's model nor one of its "
+                    f"alternatives ({', '.join(workload.models)})"))
         model = catalog.models.get(workload.model)
         if model and workload.tokens.prompt + workload.tokens.output > model.context:
             issues.append(loaded.issue(
                 (*base, "tokens"),
                 f"prompt + output = {workload.tokens.prompt + workload.tokens.output} tokens "
                 f"exceeds {model.name}'s context of {model.context}"))
+    return issues
+
+
+def _check_alternatives(workload: ServingWorkload, catalog: Catalog, loaded: LoadedYaml,
+                        base: tuple[str | int, ...]) -> list[Issue]:
+    """Each alternative is a catalog model of the workload model's family that holds the
+    workload's prompt and output."""
+    issues: list[Issue] = []
+    model = catalog.models.get(workload.model)
+    tokens = workload.tokens.prompt + workload.tokens.output
+    for index, name in enumerate(workload.alternatives):
+        path = (*base, "alternatives", index)
+        found = catalog.models.get(name)
+        if found is None:
+            issues.append(loaded.issue(path, f"unknown model '{name}'"
+                                             f"{did_you_mean(name, catalog.models)}"))
+        elif model is not None and found.family != model.family:
+            siblings = sorted(m.name for m in catalog.models.values()
+                              if m.family == model.family and m.name != model.name)
+            choices = (f": {', '.join(siblings)}" if siblings
+                       else "; the catalog has no other model of that family")
+            issues.append(loaded.issue(path, (
+                f"'{name}' is of family '{found.family}', not of {model.name}'s family "
+                f"'{model.family}'; alternatives must be of the same family{choices}")))
+        elif tokens > found.context:
+            issues.append(loaded.issue(path, f"prompt + output = {tokens} tokens exceeds "
+                                             f"{name}'s context of {found.context}"))
     return issues
 
 

@@ -1,7 +1,8 @@
 """Exact dominance pruning of candidates before the MIP.
 
-Candidate A dominates B (same workload, same variant) when swapping every busy instance of B
-for one of A keeps every constraint satisfied and never costs more:
+Candidate A dominates B (same workload, same model and variant: the workload's choice in the
+MIP) when swapping every busy instance of B for one of A keeps every constraint satisfied and
+never costs more:
   * cost_A <= cost_B and replicas_A >= replicas_B (min_replicas still met);
   * for every quota, A uses no more of it than B;
   * capacity: if A is not spot, capacity_A >= capacity_B (spot share can only improve);
@@ -16,7 +17,7 @@ Ties are broken by candidate index, so of identical candidates exactly one survi
 
 Before that, whole resources (an offer in one pricing mode) are compared: R1 dominates R2 when
 every instance of R2 can be swapped for one of R1 at no more cost in every hour: for every
-workload and variant that R2 can serve, R1 serves it with at least the capacity and replicas
+workload, model and variant that R2 can serve, R1 serves it with at least the capacity and replicas
 (equal capacity if R1 is spot and the workload's spot share is capped), and
   * both committed pools: fee_1 <= fee_2 and busy-hour cost_1 <= cost_2;
   * R1 hourly (on demand, spot), R2 a pool: 730 x hourly_1 <= fee_2 + 730 x busy-hour cost_2
@@ -26,9 +27,10 @@ workload and variant that R2 can serve, R1 serves it with at least the capacity 
     rate; R2 holds no existing commitment.
 Tests check that the optimum with and without pruning is the same.
 
-Workloads that share a candidate profile (`planner.enumeration`) and the same kind of spot
-limit have the same candidates in the same order, so both steps work on one block of arrays
-per (profile, spot limit) instead of one per workload: the survivors are the same.
+Workloads that share their candidate profiles (`planner.enumeration`: one per model they may
+run) and the same kind of spot limit have the same candidates in the same order, so both steps
+work on one block of arrays per (profiles, spot limit) instead of one per workload: the
+survivors are the same.
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ class Block:
     resource: np.ndarray
     """Number in `Resources` per candidate."""
     variant: np.ndarray
-    """Variant number per candidate (a block's own numbering)."""
+    """(model, variant) choice number per candidate (a block's own numbering)."""
     capacity: np.ndarray
     replicas: np.ndarray
     limited: bool
@@ -132,8 +134,8 @@ class Block:
 
 def blocks_of(problem: Problem, catalog: Catalog, candidates: CandidateSet
               ) -> tuple[Resources, list[Block]]:
-    """One block per (profile, spot limit) from the arrays of `build_candidates`, else one per
-    workload from the candidate objects; ordered by first member workload. Resources are
+    """One block per (profiles, spot limit) from the arrays of `build_candidates`, else one
+    per workload from the candidate objects; ordered by first member workload. Resources are
     numbered in order of first appearance."""
     resources = Resources(problem, catalog)
     table = candidates.table
@@ -143,32 +145,40 @@ def blocks_of(problem: Problem, catalog: Catalog, candidates: CandidateSet
     context = table.context
     variants, modes = len(context.variants), len(context.modes)
     shares = {w.name: getattr(w, "max_spot_share", 1.0) for w in problem.workloads}
-    found: dict[tuple[int, bool], Block] = {}
+    found: dict[tuple[tuple[int, ...], bool], Block] = {}
     numbers: dict[int, np.ndarray] = {}
     number_of = np.full((len(context.offers), modes), -1, dtype=np.int64)  # [offer, mode]
+    counts = np.array([o.count for o in context.offers], dtype=np.int64)
     for index, workload in enumerate(table.workloads):
-        profile_index = int(table.profile_of[index])
-        profile = table.profiles[profile_index]
-        if not profile.candidate_count:
+        if not table.candidate_count[index]:
             continue
+        profile_numbers = table.profiles_of[index]
         limited = shares[workload.name] < 1
-        block = found.get((profile_index, limited))
+        block = found.get((profile_numbers, limited))
         if block is None:
-            if profile_index not in numbers:
-                offer_at = profile.pair // variants
-                slot = offer_at * modes + profile.mode
-                _, first = np.unique(slot, return_index=True)
-                for k in np.sort(first).tolist():  # in order of first appearance
-                    o, m = int(offer_at[k]), int(profile.mode[k])
-                    if number_of[o, m] < 0:
-                        number_of[o, m] = resources.add(
-                            context.offers[o], context.modes[m], float(profile.cost_usd_per_month[k]),
-                            float(profile.usage_usd_per_hour[k] + profile.carbon_usd_per_hour[k]))
-                numbers[profile_index] = number_of[offer_at, profile.mode]
-            counts = np.array([o.count for o in context.offers], dtype=np.int64)
-            block = found[(profile_index, limited)] = Block(
-                [], numbers[profile_index], profile.pair % variants, profile.capacity_rps,
-                counts[profile.pair // variants] // profile.shape.grid.tensor_parallel[profile.row],
+            parts: dict[str, list[np.ndarray]] = defaultdict(list)
+            for model_number, profile_index in enumerate(profile_numbers):
+                profile = table.profiles[profile_index]
+                if profile_index not in numbers:
+                    offer_at = profile.pair // variants
+                    slot = offer_at * modes + profile.mode
+                    _, first = np.unique(slot, return_index=True)
+                    for k in np.sort(first).tolist():  # in order of first appearance
+                        o, m = int(offer_at[k]), int(profile.mode[k])
+                        if number_of[o, m] < 0:
+                            number_of[o, m] = resources.add(
+                                context.offers[o], context.modes[m],
+                                float(profile.cost_usd_per_month[k]),
+                                float(profile.usage_usd_per_hour[k] + profile.carbon_usd_per_hour[k]))
+                    numbers[profile_index] = number_of[offer_at, profile.mode]
+                parts["resource"].append(numbers[profile_index])
+                parts["choice"].append(model_number * variants + profile.pair % variants)
+                parts["capacity"].append(profile.capacity_rps)
+                parts["replicas"].append(counts[profile.pair // variants]
+                                         // profile.shape.grid.tensor_parallel[profile.row])
+            block = found[(profile_numbers, limited)] = Block(
+                [], np.concatenate(parts["resource"]), np.concatenate(parts["choice"]),
+                np.concatenate(parts["capacity"]), np.concatenate(parts["replicas"]),
                 limited, isinstance(workload, BatchWorkload))
         block.starts.append(int(table.candidate_start[index]))
     return resources, list(found.values())
@@ -183,11 +193,11 @@ def _by_workload(candidates: CandidateSet) -> list[list[Candidate]]:
 
 def _block_of_objects(problem: Problem, resources: Resources, group: Sequence[Candidate]) -> Block:
     workload = next(w for w in problem.workloads if w.name == group[0].workload)
-    variants: dict[str, int] = {}
+    variants: dict[tuple[str, str], int] = {}
     return Block(
         [0], np.array([resources.add(c.config.offer, c.mode, c.cost_usd_per_month, c.hourly_usage_cost)
                        for c in group], dtype=np.int64),
-        np.array([variants.setdefault(c.config.variant, len(variants)) for c in group]),
+        np.array([variants.setdefault(c.config.choice, len(variants)) for c in group]),
         np.array([c.capacity_rps for c in group]),
         np.array([c.config.replicas_per_instance for c in group]),
         getattr(workload, "max_spot_share", 1.0) < 1, isinstance(workload, BatchWorkload),

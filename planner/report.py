@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from planner.catalog import PricingMode
 from planner.explain import money
-from planner.plan import Allocation, Plan
+from planner.plan import Allocation, Plan, choice_text
 from planner.problem import OnlineWorkload, Problem
 
 
@@ -93,7 +93,8 @@ def render_table(plan: Plan, problem: Problem) -> str:
             floor = w.min_quality if w and w.min_quality is not None else None
             rows.append([
                 a.workload, f"{a.provider}/{a.region}", a.instance_type,
-                f"{a.accelerator}x{a.accelerators_per_instance}", a.pricing, a.variant,
+                f"{a.accelerator}x{a.accelerators_per_instance}", a.pricing,
+                choice_text(a.model, a.variant, w.model if w else None),
                 str(a.batch), _instances(a),
                 _latency(a.ttft_ms, slo.ttft_ms if slo else None),
                 _latency(a.tpot_ms, slo.tpot_ms if slo else None),

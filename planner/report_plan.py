@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from planner.explain import money
+from planner.plan import choice_text
 from planner.plan_figures import cost_breakdowns
 from planner.problem import Problem
 from planner.report_document import (
@@ -35,6 +36,7 @@ SHOWN_ALLOCATION_FIELDS = frozenset({
     "workload", "provider", "region", "instance_type", "accelerator", "accelerators_per_instance",
     "pricing", "variant", "tensor_parallel", "batch", "instances", "capacity_rps", "ttft_ms",
     "tpot_ms", "e2e_ms", "quality", "cost_usd_per_month", "replicas", "performance_source", "kind",
+    "model",
 })
 SHOWN_WORKLOAD_FIELDS = frozenset({
     "name", "model", "rate_rps", "capacity_rps", "cost_usd_per_month", "spot_share", "why", "kind",
@@ -77,16 +79,37 @@ def extra_columns(records: list[dict[str, Any]], shown: frozenset[str], periods:
             and not (key.endswith("_by_period") and periods <= 1)]
 
 
+def _own_models(plan: dict[str, Any]) -> dict[str, Any]:
+    """Workload -> the model its problem names."""
+    return {str(r.get("name")): r.get("model") for r in plan.get("workloads") or []}
+
+
+def _choice(allocation: dict[str, Any], own: dict[str, Any]) -> str:
+    """The allocation's variant, with its model when that is an alternative."""
+    model = allocation.get("model")
+    return choice_text(model if isinstance(model, str) else None, str(allocation.get("variant")),
+                       own.get(str(allocation.get("workload"))))
+
+
+def _served(plan: dict[str, Any], result: dict[str, Any]) -> str:
+    """The workload's model, or `alternative (for own)` when the plan serves an alternative."""
+    own = str(result.get("model"))
+    served = {a.get("model") for a in plan.get("allocations") or []
+              if a.get("workload") == result.get("name") and a.get("model") not in (None, own)}
+    return f"{', '.join(sorted(map(str, served)))} (for {own})" if served else own
+
+
 def allocation_table(plan: dict[str, Any]) -> Table:
     """What to rent: each configuration, how many instances, and what it costs."""
     allocations: list[dict[str, Any]] = list(plan.get("allocations") or [])
+    own = _own_models(plan)
     extra = extra_columns(allocations, SHOWN_ALLOCATION_FIELDS, int(plan.get("periods") or 1))
     headers = ("workload", "accelerators", "where", "instance", "pricing", "variant", "TP", "batch",
                "instances", *(field_title(key) for key in extra), "$/month")
     rows = tuple((
         str(a.get("workload")), f"{a.get('accelerator')}x{a.get('accelerators_per_instance')}",
         f"{a.get('provider')}/{a.get('region')}", str(a.get("instance_type")), str(a.get("pricing")),
-        str(a.get("variant")), show_value(a.get("tensor_parallel")), show_value(a.get("batch")),
+        _choice(a, own), show_value(a.get("tensor_parallel")), show_value(a.get("batch")),
         show_value(a.get("instances")), *(field_text(key, a.get(key)) for key in extra),
         money(float(a.get("cost_usd_per_month") or 0.0)),
     ) for a in allocations)
@@ -96,9 +119,10 @@ def allocation_table(plan: dict[str, Any]) -> Table:
 
 def performance_table(plan: dict[str, Any]) -> Table:
     """What each configuration achieves (the targets are in the workload table)."""
+    own = _own_models(plan)
     rows = tuple((
         str(a.get("workload")), f"{a.get('accelerator')}x{a.get('accelerators_per_instance')}",
-        str(a.get("pricing")), str(a.get("variant")), _number(a.get("capacity_rps"), ",.2f"),
+        str(a.get("pricing")), _choice(a, own), _number(a.get("capacity_rps"), ",.2f"),
         _number(a.get("ttft_ms")), _number(a.get("tpot_ms")), _number(a.get("e2e_ms")),
         _number(a.get("quality"), ".3f"), str(a.get("performance_source", "-")),
     ) for a in plan.get("allocations") or [])
@@ -112,7 +136,7 @@ def workload_table(plan: dict[str, Any], problem: Problem | None) -> Table:
     headers = ("workload", "kind", "model", "tokens in/out", "SLO ms", "quality floor", "demand req/s",
                "capacity req/s", "spot share", *(field_title(key) for key in extra), "$/month")
     rows = tuple((
-        str(r.get("name")), str(r.get("kind", "online")), str(r.get("model")),
+        str(r.get("name")), str(r.get("kind", "online")), _served(plan, r),
         f"{r.get('prompt_tokens', '-')}/{r.get('output_tokens', '-')}",
         *_targets(problem, str(r.get("name"))),
         _number(r.get("rate_rps"), ",g"), _number(r.get("capacity_rps"), ",.2f"),

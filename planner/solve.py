@@ -12,6 +12,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from planner.backends import SolveOptions, SolverResult, Status, get_backend
 from planner.budget_mode import (
@@ -31,16 +32,17 @@ from planner.explain import (
     explain_workload,
     served_text,
 )
-from planner.formulation import Formulation, formulate, pool_key, preparation_usd_per_month
+from planner.formulation import Formulation, formulate, one_time_usd_per_month, pool_key
 from planner.linear import LinearModel
 from planner.numerics import warn_if_unstable
-from planner.pinning import Pin, pin_candidates, pin_training
 from planner.plan import Allocation, CommitmentResult, Plan, WorkloadResult
 from planner.problem import AnyWorkload, BatchWorkload, OnlineWorkload, Problem, TrainingWorkload
 from planner.pruning import surviving
-from planner.relaxations import Resolver
 from planner.schema import HOURS_PER_MONTH
 from planner.training import TrainingOption, training_options
+
+if TYPE_CHECKING:
+    from planner.pinning import Pin
 
 
 def allocation_of(candidate: Candidate, by_period: tuple[float, ...], hours: float
@@ -59,6 +61,7 @@ def allocation_of(candidate: Candidate, by_period: tuple[float, ...], hours: flo
         accelerators_per_instance=offer.count,
         pricing=candidate.mode.value,
         variant=config.variant,
+        model=config.model,
         tensor_parallel=config.tensor_parallel,
         batch=config.batch,
         instances=instances,
@@ -149,11 +152,12 @@ def break_even(catalog: Catalog, offer: Offer, mode: PricingMode) -> float | Non
 
 def preparation_cost(problem: Problem, catalog: Catalog, allocations: tuple[Allocation, ...]
                      ) -> float:
-    """One-time variant preparation (per model and variant) spread over the horizon."""
+    """One-time runs (variant preparation per model and variant, distillation per model)
+    spread over the horizon."""
     models = {w.name: w.model for w in problem.workloads}
-    used = {(models[a.workload], a.variant) for a in allocations if a.kind != "training"}
-    return sum(preparation_usd_per_month(problem, catalog, model, variant)
-               for model, variant in sorted(used))
+    used = {(a.served_model(models[a.workload]), a.variant) for a in allocations
+            if a.kind != "training"}
+    return one_time_usd_per_month(problem, catalog, used)
 
 
 def summarise(allocations: tuple[Allocation, ...], commitments: tuple[CommitmentResult, ...],
@@ -325,6 +329,8 @@ def _pinned(problem: Problem, catalog: Catalog, prepared: Prepared, pins: Sequen
             prune: bool) -> tuple[CandidateSet, tuple[TrainingOption, ...]]:
     if not pins:
         return prepared.candidates, prepared.training
+    from planner.pinning import pin_candidates, pin_training
+
     training = prepared.training
     trained = {w.name for w in problem.workloads if isinstance(w, TrainingWorkload)}
     if prune and any(pin.workload in trained for pin in pins):
@@ -389,11 +395,15 @@ def solve_in_detail(problem: Problem, catalog: Catalog, solver: str = "highs",
     def solve_model(model: LinearModel, seconds: float) -> SolverResult:
         return backend.solve(model, replace(options, time_limit_s=seconds))
 
-    # a diagnosis may take as long again as the solve was allowed
-    resolver = Resolver(solve_model, solve_problem, options.time_limit_s)
-    diagnosis = () if has_plan or not explain else tuple(
-        diagnose(problem, catalog, candidates, result.status, training=training,
-                 formulation=formulation, resolver=resolver))
+    diagnosis: tuple[str, ...] = ()
+    if not has_plan and explain:
+        from planner.relaxations import Resolver  # only a diagnosis re-solves
+
+        # a diagnosis may take as long again as the solve was allowed
+        resolver = Resolver(solve_model, solve_problem, options.time_limit_s)
+        diagnosis = tuple(diagnose(problem, catalog, candidates, result.status,
+                                   training=training, formulation=formulation,
+                                   resolver=resolver))
     results = workload_results(problem, catalog, candidates, training, allocations, commitments,
                                admitted if has_plan else None, explain) if has_plan else ()
     values = [r.value_usd_per_month for r in results if r.value_usd_per_month is not None]

@@ -93,7 +93,7 @@ def _workload_options(problem: Problem, catalog: Catalog, workload: TrainingWork
             if count % offer.count:
                 continue
             instances = count // offer.count
-            config = Config(workload.name, offer, None, "bf16", count, 0)
+            config = Config(workload.name, offer, None, "bf16", count, 0, workload.model)
             if needed > count * memory * MEMORY_UTILISATION:
                 rejections.append(Rejection(config, Reason.memory, f"needs {needed:.0f} GB > "
                                             f"{count * memory * MEMORY_UTILISATION:.0f} GB on "
@@ -114,7 +114,8 @@ def _workload_options(problem: Problem, catalog: Catalog, workload: TrainingWork
                 per_run = wall * instances * sum(hourly_costs(problem, catalog, offer, mode))
                 if wall > deadline:
                     rejections.append(Rejection(
-                        Config(workload.name, offer, mode, "bf16", count, 0), Reason.deadline,
+                        Config(workload.name, offer, mode, "bf16", count, 0, workload.model),
+                        Reason.deadline,
                         f"{wall:,.0f} h on {count}x{offer.accelerator} > deadline "
                         f"{deadline:,.0f} h", per_run * workload.runs_per_horizon
                         / problem.horizon_months))

@@ -18,7 +18,7 @@ from planner.candidates import (
     variant_problem,
 )
 from planner.catalog import Catalog, Offer, PricingMode
-from planner.formulation import batch_days, preparation_usd_per_month
+from planner.formulation import batch_days, choice_label, one_time_usd_per_month
 from planner.plan import Allocation, Plan
 from planner.problem import (
     AnyWorkload,
@@ -89,16 +89,23 @@ def _check_serving(problem: Problem, catalog: Catalog, a: Allocation, offer: Off
     variant = catalog.variants.get(a.variant)
     if variant is None:
         return [*problems, f"{where}: unknown variant {a.variant}"], cost
+    model = a.served_model(workload.model)
+    if model not in workload.models or model not in catalog.models:
+        return [*problems, f"{where}: model {model} is neither the workload's model nor one of "
+                           f"its alternatives ({', '.join(workload.models)})"], cost
     found = variant_problem(workload, catalog, variant, offer)
     if found:
         problems.append(f"{where}: {found[1]}")
-    _, quality_issue = quality_of(workload, catalog, variant)
+    quality, quality_issue = quality_of(workload, catalog, variant, model)
     if quality_issue:
         problems.append(f"{where}: {quality_issue}")
+    if not _close(quality, a.quality):
+        problems.append(f"{where}: states quality {a.quality:.3f}, {model} {variant.name} has "
+                        f"{quality:.3f}")
     if a.tensor_parallel <= 0 or offer.count % a.tensor_parallel:
         return [*problems, f"{where}: tensor parallel {a.tensor_parallel} does not divide "
                            f"{offer.count} accelerators"], cost
-    perf = performance_of(workload, catalog, variant, offer, a.tensor_parallel, a.batch)
+    perf = performance_of(workload, catalog, variant, offer, a.tensor_parallel, a.batch, model)
     if not perf.fits:
         problems.append(f"{where}: needs {perf.memory_needed_gb:.1f} GB > "
                         f"{perf.memory_usable_gb:.1f} GB")
@@ -206,9 +213,10 @@ def _check_workload(problem: Problem, plan: Plan, workload: AnyWorkload, tally: 
     if isinstance(workload, TrainingWorkload):
         return [] if len(mine) == 1 else [f"{name}: {len(mine)} training runs, expected 1"]
     violations = []
-    variants = {a.variant for a in mine}
-    if len(variants) > 1:
-        violations.append(f"{name}: runs several variants {sorted(variants)}")
+    choices = {choice_label(workload.model, a.served_model(workload.model), a.variant)
+               for a in mine}
+    if len(choices) > 1:
+        violations.append(f"{name}: runs several models or variants {sorted(choices)}")
     capacity = tally.row(tally.capacity, name)
     spot = tally.row(tally.spot, name)
     if isinstance(workload, BatchWorkload):
@@ -348,9 +356,10 @@ def check_plan(problem: Problem, catalog: Catalog, plan: Plan) -> CheckResult:
     violations += pool_violations
     total += pool_cost
     models = {w.name: w.model for w in problem.workloads}
-    total += sum(preparation_usd_per_month(problem, catalog, model, variant) for model, variant in
-                 sorted({(models[a.workload], a.variant) for a in plan.allocations
-                         if a.kind != "training" and a.workload in models}))
+    total += one_time_usd_per_month(problem, catalog, {
+        (a.served_model(models[a.workload]), a.variant) for a in plan.allocations
+        if a.kind != "training" and a.workload in models
+        and a.served_model(models[a.workload]) in catalog.models and a.variant in catalog.variants})
     violations += _check_quotas(problem, catalog, plan, offers, periods)
     if problem.budget_usd_per_month is not None and total > problem.budget_usd_per_month + 1e-6:
         violations.append(f"budget: ${total:,.2f} > ${problem.budget_usd_per_month:,.2f}")

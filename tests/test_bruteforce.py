@@ -1,5 +1,7 @@
 """The MIP (with pruning) against brute-force enumeration on random tiny problems (seeded;
-the generators and the brute force are in `tiny.py`, shared with the property tests)."""
+the generators and the brute force are in `tiny.py`, shared with the property tests), also
+with a smaller sibling model that workloads may run instead, at its own quality and with a
+one-time distillation."""
 
 from __future__ import annotations
 
@@ -10,20 +12,40 @@ import pytest
 
 from planner.backends import SolveOptions
 from planner.candidates import build_candidates
+from planner.catalog import Catalog
+from planner.problem import Problem
 from planner.solve import solve
 from planner.verify import check_plan
-from tiny import brute_force, random_catalog, random_problem
+from tiny import (
+    brute_force,
+    random_catalog,
+    random_document,
+    random_family_catalog,
+    random_problem,
+)
 
 CASES = 200
+FAMILY_CASES = 120
 
 
-def test_mip_equals_brute_force_on_random_tiny_problems() -> None:
-    rng = random.Random(20261126)
-    compared = infeasible = 0
+def family_instance(rng: random.Random) -> tuple[Catalog, Problem]:
+    catalog = random_family_catalog(rng)
+    return catalog, Problem.model_validate(random_document(rng, alternatives=True))
+
+
+def plain_instance(rng: random.Random) -> tuple[Catalog, Problem]:
+    return random_catalog(rng), random_problem(rng)
+
+
+@pytest.mark.parametrize(("seed", "cases", "draw"), [
+    (20261126, CASES, plain_instance), (20261201, FAMILY_CASES, family_instance)],
+    ids=["variants", "model-alternatives"])
+def test_mip_equals_brute_force_on_random_tiny_problems(seed: int, cases: int, draw) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(seed)
+    compared = infeasible = chose_sibling = 0
     options = SolveOptions(time_limit_s=30)
-    while compared < CASES:
-        catalog = random_catalog(rng)
-        problem = random_problem(rng)
+    while compared < cases:
+        catalog, problem = draw(rng)
         candidates = build_candidates(problem, catalog)
         expected = brute_force(problem, catalog, candidates)
         if expected is not None and math.isnan(expected):
@@ -40,7 +62,10 @@ def test_mip_equals_brute_force_on_random_tiny_problems() -> None:
         assert unpruned.objective_usd_per_month == pytest.approx(expected, rel=1e-6)
         result = check_plan(problem, catalog, plan)
         assert result.valid, result.violations
-    assert 0 < infeasible < CASES // 2
+        chose_sibling += any(a.model == "s" for a in plan.allocations)
+    assert 0 < infeasible < cases // 2
+    if draw is family_instance:  # the sibling is chosen in some cases, not in all
+        assert 0 < chose_sibling < compared - infeasible
 
 
 def test_cbc_equals_highs_on_random_tiny_problems() -> None:

@@ -28,4 +28,13 @@ def get_backend(name: str) -> Backend:
     raise ValueError(f"unknown solver '{name}' (choose from {', '.join(SOLVERS)})")
 
 
-__all__ = ["SOLVERS", "Backend", "SolveOptions", "SolverResult", "Status", "get_backend"]
+def prestart(name: str) -> None:
+    """Start the worker process for the solver called `name` now, and have it import the
+    solver, while the caller builds the model (see `planner.backends.isolation`)."""
+    from planner.backends.isolation import prestart as start_worker
+
+    start_worker(get_backend(name))
+
+
+__all__ = ["SOLVERS", "Backend", "SolveOptions", "SolverResult", "Status", "get_backend",
+           "prestart"]

@@ -54,3 +54,6 @@ class Backend(Protocol):
     name: str
 
     def solve(self, model: LinearModel, options: SolveOptions) -> SolverResult: ...
+
+    def import_solver(self) -> None:
+        """Import the solver's library (what a prestarted worker does while it waits)."""

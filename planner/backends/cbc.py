@@ -10,6 +10,7 @@ it ends, so a kill at the deadline gives `no_solution`; CBC's own limit normally
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
 import tempfile
@@ -66,6 +67,9 @@ class CbcBackend:
 
     def solve(self, model: LinearModel, options: SolveOptions) -> SolverResult:
         return solve_isolated(self, model, options)
+
+    def import_solver(self) -> None:
+        importlib.import_module("pulp")
 
     def solve_here(self, model: LinearModel, options: SolveOptions, progress: Progress
                    ) -> SolverResult:

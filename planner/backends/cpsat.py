@@ -44,6 +44,7 @@ improving plan that passes the row re-check, with CP-SAT's bound, to the parent.
 
 from __future__ import annotations
 
+import importlib
 import math
 import time
 from dataclasses import dataclass
@@ -202,6 +203,9 @@ class CpSatBackend:
         result = solve_isolated(self, model, options)
         self.message = result.message
         return result
+
+    def import_solver(self) -> None:
+        importlib.import_module("ortools.sat.python.cp_model")
 
     def solve_here(self, model: LinearModel, options: SolveOptions, progress: Progress
                    ) -> SolverResult:

@@ -7,6 +7,7 @@ stops the search at the deadline even when HiGHS's own clock started late.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import time
@@ -58,6 +59,9 @@ class HighsBackend:
 
     def solve(self, model: LinearModel, options: SolveOptions) -> SolverResult:
         return solve_isolated(self, model, options)
+
+    def import_solver(self) -> None:
+        importlib.import_module("highspy")
 
     def solve_here(self, model: LinearModel, options: SolveOptions, progress: Progress
                    ) -> SolverResult:

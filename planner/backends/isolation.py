@@ -20,6 +20,8 @@ cannot interrupt it. So every solve runs in a worker process:
 One worker is kept for the next solve (forking one costs ~20 ms, too much for the thousands of
 tiny solves in the tests); it is replaced after a kill, after a crash, in a forked copy of the
 parent, and for a large model, which a fresh fork inherits instead of receiving it pickled.
+`prestart` starts it early, importing the solver's library (highspy: 20-60 ms) while the
+caller is still building the model: a command's first solve does not wait for either.
 Workers are started with "fork" where available (nothing is re-imported) and "spawn"
 elsewhere. Warnings the backend issues in the worker are re-issued in the parent; an exception
 there is re-raised here.
@@ -45,7 +47,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
-from planner.backends.base import SolveOptions, SolverResult, Status
+from planner.backends.base import Backend, SolveOptions, SolverResult, Status
 from planner.linear import LinearModel
 
 GRACE_S = 1.0
@@ -151,14 +153,17 @@ class _Heard:
 # the worker ------------------------------------------------------------------------------
 
 
-def _serve(connection: Connection, first: tuple[Any, ...] | None = None) -> None:
+def _serve(connection: Connection, first: tuple[Any, ...] | None = None,
+           prepare: Backend | None = None) -> None:
     """The worker's loop: one solve request in (`first`, then from the pipe), progress and one
-    answer out, until EOF."""
+    answer out, until EOF. `prepare`: a backend whose solver to import while waiting for the
+    first request."""
     if hasattr(os, "setsid"):
         os.setsid()  # its own process group: killed whole; Ctrl-C reaches only the parent
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "SIGALRM"):
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    early = _import_solver(prepare) if prepare is not None else []
     while True:
         if first is not None:
             request, first = first, None
@@ -173,6 +178,8 @@ def _serve(connection: Connection, first: tuple[Any, ...] | None = None) -> None
         reporter = _Reporter(deadline, scratch, connection)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            caught += early  # the import's warnings go with the first answer, as without it
+            early = []
             try:
                 result = backend.solve_here(model, options, reporter)
             except Exception as exc:
@@ -182,6 +189,16 @@ def _serve(connection: Connection, first: tuple[Any, ...] | None = None) -> None
         if hasattr(signal, "setitimer"):
             signal.setitimer(signal.ITIMER_REAL, 0)
         connection.send(answer)
+
+
+def _import_solver(backend: Backend) -> list[warnings.WarningMessage]:
+    """Import `backend`'s solver library; returns the warnings that issued, for the first
+    answer to carry as it would have had the solve imported it."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with contextlib.suppress(Exception):  # the solve fails the same way, and says so
+            backend.import_solver()
+    return caught
 
 
 def _warnings(caught: list[warnings.WarningMessage]) -> list[tuple[type[Warning], str]]:
@@ -234,10 +251,11 @@ def _context() -> Any:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def _start_worker(first: tuple[Any, ...] | None = None) -> _Worker:
+def _start_worker(first: tuple[Any, ...] | None = None, prepare: Backend | None = None
+                  ) -> _Worker:
     context = _context()
     parent_end, worker_end = context.Pipe(duplex=True)
-    process = context.Process(target=_serve, args=(worker_end, first), daemon=True,
+    process = context.Process(target=_serve, args=(worker_end, first, prepare), daemon=True,
                               name="plan-solver")
     sys.stdout.flush()  # a forked worker must not write our buffered output a second time
     sys.stderr.flush()
@@ -246,13 +264,20 @@ def _start_worker(first: tuple[Any, ...] | None = None) -> _Worker:
     return _Worker(process, parent_end, os.getpid())
 
 
-def _current_worker() -> _Worker:
+def _current_worker(prepare: Backend | None = None) -> _Worker:
     global _worker
     if _worker is None or not _worker.usable:
         if _worker is not None:
             _worker.kill()
-        _worker = _start_worker()
+        _worker = _start_worker(prepare=prepare)
     return _worker
+
+
+def prestart(backend: Backend) -> None:
+    """Start the worker now (unless one is running) and have it import `backend`'s solver,
+    so that the next solve does not wait for either."""
+    with _one_at_a_time:
+        _current_worker(backend)
 
 
 def _fresh_worker(request: tuple[Any, ...] | None) -> _Worker:

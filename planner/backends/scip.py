@@ -10,6 +10,7 @@ callback, so if SCIP overran its own limit and had to be killed, the result is `
 
 from __future__ import annotations
 
+import importlib
 import math
 import time
 
@@ -23,6 +24,9 @@ class ScipBackend:
 
     def solve(self, model: LinearModel, options: SolveOptions) -> SolverResult:
         return solve_isolated(self, model, options)
+
+    def import_solver(self) -> None:
+        importlib.import_module("ortools.linear_solver.pywraplp")
 
     def solve_here(self, model: LinearModel, options: SolveOptions, progress: Progress
                    ) -> SolverResult:

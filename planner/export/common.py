@@ -112,7 +112,9 @@ def describe(allocation: Allocation) -> str:
 def why_lines(group: ServingGroup, limit: int = 3) -> list[str]:
     """The reason for this configuration: the workload's explanation, first lines."""
     workload = group.workload
-    lines = [f"workload {workload.name}: model {workload.model}, {workload.rate_rps:g} req/s planned "
+    model = group.model.name + ("" if group.model.name == workload.model
+                                else f" (alternative to {workload.model})")
+    lines = [f"workload {workload.name}: model {model}, {workload.rate_rps:g} req/s planned "
              f"on {workload.capacity_rps:.2f} req/s, spot share {workload.spot_share:.0%}"]
     lines += [f"why: {line}" for line in workload.why[:limit]]
     lines += [f"note: {note}" for note in group.command.notes]
@@ -137,9 +139,13 @@ def build_context(plan: Plan, catalog: Catalog) -> ExportContext:
         if not allocations:
             skipped.append(f"{workload.name}: no allocation in the plan")
             continue
-        model = catalog.models.get(workload.model)
+        served = sorted({a.served_model(workload.model) for a in allocations})
+        if len(served) > 1:
+            raise ValueError(f"workload {workload.name}: the plan serves it with several models "
+                             f"({', '.join(served)})")
+        model = catalog.models.get(served[0])
         if model is None:
-            raise ValueError(f"workload {workload.name}: model '{workload.model}' is not in the catalog")
+            raise ValueError(f"workload {workload.name}: model '{served[0]}' is not in the catalog")
         for allocation in allocations:
             architectures[allocation.accelerator] = _architecture(catalog, allocation.accelerator)
         groups += _groups(workload, model, allocations, architectures)
