@@ -1,11 +1,12 @@
 """Simple plans people would otherwise pick, each solved for real and re-checked.
 
 * `one accelerator, on demand, bf16`: every serving workload on one accelerator type, rented
-  on demand, at bf16 (training runs on demand). The type is the one whose cheapest
+  on demand, running its own model (not an alternative: the baseline is what one would do
+  without the planner) at bf16 (training runs on demand). The type is the one whose cheapest
   configurations for each workload alone add up lowest; the best `ACCELERATORS_TRIED` types
   are solved with every workload pinned to them and the cheapest plan is kept.
 * `each workload alone`: a per-task optimiser. Each workload gets its cheapest single
-  configuration (offer, pricing mode, variant) chosen and sized for it alone, committed pools
+  configuration (offer, pricing mode, model, variant) chosen and sized for it alone, committed pools
   bought for it alone; the plans are added up. A configuration whose solve fails alone (a
   quota) gives way to the next cheapest, up to `CONFIGS_TRIED`.
 
@@ -27,7 +28,7 @@ from planner.candidates import Candidate
 from planner.catalog import Catalog, PricingMode
 from planner.costing import standalone_cost
 from planner.pinning import Pin
-from planner.plan import CommitmentResult, Plan
+from planner.plan import CommitmentResult, Plan, choice_text
 from planner.problem import BatchWorkload, OnlineWorkload, Problem, TrainingWorkload, tile
 from planner.solve import Prepared, preparation_cost, summarise, workload_results
 from planner.verify import check_plan
@@ -82,14 +83,14 @@ def _result(problem: Problem, catalog: Catalog, name: str, description: str, pla
 
 
 def accelerator_ranking(problem: Problem, prepared: Prepared) -> list[tuple[float, str]]:
-    """(sum of each serving workload's cheapest on-demand bf16 configuration alone, type) for
-    every accelerator type that serves them all, cheapest first."""
+    """(sum of each serving workload's cheapest on-demand bf16 configuration of its own model
+    alone, type) for every accelerator type that serves them all, cheapest first."""
     best: dict[tuple[str, str], float] = {}
     workloads = {w.name: w for w in _serving(problem)}
     for candidate in prepared.candidates.candidates:
         workload = workloads.get(candidate.workload)
         if workload is None or candidate.mode is not PricingMode.on_demand \
-                or candidate.config.variant != BASELINE_VARIANT:
+                or candidate.config.choice != (workload.model, BASELINE_VARIANT):
             continue
         key = (candidate.workload, candidate.config.offer.accelerator)
         cost = standalone_cost(problem, workload, candidate)
@@ -105,14 +106,14 @@ def one_accelerator(problem: Problem, catalog: Catalog, prepared: Prepared, opti
                     solve_pinned: SolvePinned) -> Baseline:
     ranking = accelerator_ranking(problem, prepared)
     if not _serving(problem) or not ranking:
-        return Baseline(ONE_ACCELERATOR, "no accelerator type serves every workload on demand "
-                                         "at bf16", None, None)
+        return Baseline(ONE_ACCELERATOR, "no accelerator type serves every workload's own model "
+                                         "on demand at bf16", None, None)
     trained = [w.name for w in problem.workloads if isinstance(w, TrainingWorkload)]
     best: tuple[float, str, Plan] | None = None
     no_plan = []
     for _, accelerator in ranking[:ACCELERATORS_TRIED]:
         pins = [Pin(w.name, accelerator=accelerator, pricing=PricingMode.on_demand,
-                    variant=BASELINE_VARIANT) for w in _serving(problem)]
+                    model=w.model, variant=BASELINE_VARIANT) for w in _serving(problem)]
         pins += [Pin(name, pricing=PricingMode.on_demand) for name in trained]
         plan = solve_pinned(unbudgeted(problem), pins)
         cost = plan.objective_usd_per_month
@@ -125,9 +126,10 @@ def one_accelerator(problem: Problem, catalog: Catalog, prepared: Prepared, opti
                         f"(tried {', '.join(a for _, a in ranking[:ACCELERATORS_TRIED])})",
                         None, None)
     unplanned = f" ({', '.join(no_plan)}: no plan within the limits)" if no_plan else ""
+    own = ", each its own model" if any(w.alternatives for w in _serving(problem)) else ""
     return _result(problem, catalog, ONE_ACCELERATOR,
-                   f"every serving workload on {best[1]}, on demand, {BASELINE_VARIANT}{unplanned}",
-                   best[2], optimum)
+                   f"every serving workload on {best[1]}, on demand, {BASELINE_VARIANT}{own}"
+                   f"{unplanned}", best[2], optimum)
 
 
 def _alone(problem: Problem, workload: OnlineWorkload | BatchWorkload,
@@ -150,7 +152,8 @@ def each_alone(problem: Problem, catalog: Catalog, prepared: Prepared, optimum: 
         else:
             configs = _alone(problem, workload, prepared.candidates.for_workload(workload.name))
             tries = [(Pin(workload.name, offer=c.config.offer.key, pricing=c.mode,
-                          variant=c.config.variant),) for _, c in configs[:CONFIGS_TRIED]]
+                          model=c.config.model, variant=c.config.variant),)
+                     for _, c in configs[:CONFIGS_TRIED]]
         plan = next((p for p in (solve_pinned(alone, pins) for pins in tries)
                      if p.objective_usd_per_month is not None), None)
         if plan is None:
@@ -158,7 +161,7 @@ def each_alone(problem: Problem, catalog: Catalog, prepared: Prepared, optimum: 
                             None, None)
         parts.append(plan)
         chosen += [f"{workload.name}: {a.accelerator}x{a.accelerators_per_instance} "
-                   f"{a.offer_key} {a.pricing} {a.variant}"
+                   f"{a.offer_key} {a.pricing} {choice_text(a.model, a.variant, workload.model)}"
                    for a in plan.allocations if a.workload == workload.name]
     combined = added_up(problem, catalog, prepared, parts)
     return _result(problem, catalog, EACH_ALONE, "; ".join(chosen), combined, optimum)

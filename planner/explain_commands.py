@@ -27,7 +27,7 @@ EXIT_TIME_LIMIT = 3
 @click.argument("problem_file", type=click.Path(path_type=Path))
 @click.option("--force", "forces", multiple=True, metavar="workload=NAME,KEY=VALUE,...",
               help="Re-solve with this choice pinned and show the delta against the optimum; "
-                   "keys: accelerator, pricing, variant, provider, region, offer. Repeat for "
+                   "keys: accelerator, pricing, model, variant, provider, region, offer. Repeat for "
                    "other workloads (all pins apply together).")
 @click.option("--max-resolves", type=click.IntRange(min=0, max=1000), default=8, show_default=True,
               help="Re-solves for what each SLO, quality floor and policy costs; the rest are "

@@ -1,7 +1,8 @@
 """Pins: keep only the configurations of one workload that match given fields.
 
-`plan explain --force workload=chat,accelerator=L4,pricing=spot` re-solves with such a pin;
-the baselines pin every workload to one choice. A pin filters a workload's candidates (and, for
+`plan explain --force workload=chat,accelerator=L4,pricing=spot` re-solves with such a pin
+(`model=llama-3.1-8b` pins a serving workload to one of the models it allows: its own or an
+alternative); the baselines pin every workload to one choice. A pin filters a workload's candidates (and, for
 a training workload, its run options) before pruning, so that dominance among the kept ones is
 decided afresh; rejections are filtered too, so a pin that leaves nothing feasible is diagnosed
 by the nearest misses among the configurations it names.
@@ -15,11 +16,11 @@ from dataclasses import dataclass
 from planner.candidates import CandidateSet, Config
 from planner.catalog import Catalog, Offer, PricingMode, did_you_mean
 from planner.errors import InputError, input_error
-from planner.problem import Problem, TrainingWorkload
+from planner.problem import AnyWorkload, Problem, TrainingWorkload
 from planner.training import TrainingOption
 
 OPTION = "--force"
-KEYS = ("workload", "accelerator", "pricing", "variant", "provider", "region", "offer")
+KEYS = ("workload", "accelerator", "pricing", "model", "variant", "provider", "region", "offer")
 """Fields a pin may name; `workload` is required. `offer` is provider/region/instance_type."""
 TRAINING_VARIANT = "bf16"
 """Training runs at bf16 (see `planner.training`)."""
@@ -33,6 +34,8 @@ class Pin:
     accelerator: str | None = None
     """Canonical accelerator name."""
     pricing: PricingMode | None = None
+    model: str | None = None
+    """The model served: the workload's own or one of its alternatives."""
     variant: str | None = None
     provider: str | None = None
     region: str | None = None
@@ -48,10 +51,13 @@ class Pin:
         """A configuration of a serving workload; a rejection without a pricing mode matches
         any pin on pricing (it failed before the mode mattered)."""
         return (self.matches_offer(config.offer)
+                and (self.model is None or config.model == self.model)
                 and (self.variant is None or config.variant == self.variant)
                 and (self.pricing is None or config.mode is None or config.mode is self.pricing))
 
     def matches_training(self, option: TrainingOption) -> bool:
+        """A run option of a training workload (which trains its own model only, so a pin on
+        `model`, checked against the workload's models, lets every option through)."""
         return (self.matches_offer(option.offer)
                 and (self.pricing is None or option.mode is self.pricing)
                 and (self.variant is None or self.variant == TRAINING_VARIANT))
@@ -114,12 +120,14 @@ def parse_pin(text: str, problem: Problem, catalog: Catalog) -> Pin:
             _choice(text, "accelerator", accelerator, sorted(catalog.accelerators))
         accelerator = resolved
     pricing = fields.get("pricing")
-    variants = ([TRAINING_VARIANT] if isinstance(_workload(problem, workload), TrainingWorkload)
+    pinned = _workload(problem, workload)
+    variants = ([TRAINING_VARIANT] if isinstance(pinned, TrainingWorkload)
                 else sorted(catalog.variants))
     return Pin(
         workload=workload, accelerator=accelerator,
         pricing=PricingMode(_choice(text, "pricing", pricing, [m.value for m in PricingMode]))
         if pricing is not None else None,
+        model=_model(text, pinned, fields.get("model"), catalog),
         variant=_optional(text, "variant", fields.get("variant"), variants),
         provider=_optional(text, "provider", fields.get("provider"), catalog.providers()),
         region=_optional(text, "region", fields.get("region"), catalog.regions()),
@@ -127,8 +135,21 @@ def parse_pin(text: str, problem: Problem, catalog: Catalog) -> Pin:
     )
 
 
-def _workload(problem: Problem, name: str) -> object:
+def _workload(problem: Problem, name: str) -> AnyWorkload:
     return next(w for w in problem.workloads if w.name == name)
+
+
+def _model(text: str, workload: AnyWorkload, value: str | None, catalog: Catalog) -> str | None:
+    """A model the workload may run: its own or one of its alternatives."""
+    if value is None or value in workload.models:
+        return value
+    allowed = (f"{', '.join(workload.models)}: its model and its alternatives"
+               if len(workload.models) > 1 else f"{workload.model}, its own model only")
+    if value not in catalog.models:
+        raise _error(text, f"unknown model '{value}'{did_you_mean(value, workload.models)} "
+                           f"(workload {workload.name} may run {allowed})")
+    raise _error(text, f"workload {workload.name} may not run model '{value}' (it may run "
+                       f"{allowed})")
 
 
 def _optional(text: str, key: str, value: str | None, valid: Sequence[str]) -> str | None:

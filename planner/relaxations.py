@@ -10,9 +10,10 @@ limit alone we find the least relaxation that admits one:
   under the minimum, capacity over the spot share (read back as the share that plan needs);
 * a workload's latency SLO or quality floor: re-solves with the limit relaxed to values at which
   rejected configurations become feasible (their TTFT, TPOT or E2E up to `SLO_REACH` times the
-  SLO; a rejected variant's quality), the loosest first to see whether any helps, then
-  bisection for the least, at most `BISECTION_STEPS` re-solves (when they run out, the least
-  value found to work is given).
+  SLO; the quality of a (model, variant) the workload allows, an alternative's included, so
+  that a cheaper sibling under a lower floor is found), the loosest first to see whether any
+  helps, then bisection for the least, at most `BISECTION_STEPS` re-solves (when they run out,
+  the least value found to work is given).
 
 Relaxations are ranked by their size relative to the limit (a spot share by its change in share
 points). When no single change suffices, one elastic MIP over all the MIP's limits at once gives
@@ -26,14 +27,15 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from planner.backends import SolverResult, Status
-from planner.candidates import CandidateSet, Reason
+from planner.candidates import CandidateSet, Reason, quality_of
 from planner.catalog import Catalog
 from planner.costing import standalone_cost
 from planner.formulation import Formulation
 from planner.linear import LinearModel, Row
-from planner.plan import Plan
+from planner.plan import Plan, choice_text
 from planner.problem import BatchWorkload, OnlineWorkload, Problem, Quota, ServingWorkload
 
 MAX_SOLVES = 12
@@ -323,15 +325,16 @@ class RelaxationSearch:
                     (least - target) / target))
 
     def quality_floor(self, workload: ServingWorkload) -> None:
-        model = self.catalog.models[workload.model]
-        variants = [v for v in self.catalog.variants.values()
-                    if workload.variants is None or v.name in workload.variants]
-        for attribute, scale in (("min_quality", 1.0), ("min_quality_score", model.quality)):
+        """Each floor lowered to the quality of an allowed (model, variant) below it: an
+        alternative's, relative to the workload's own model at bf16 (`min_quality`), or its
+        score (`min_quality_score`), may be what lets a cheaper sibling in."""
+        qualities = choice_qualities(workload, self.catalog)
+        for attribute, measure in (("min_quality", "relative"), ("min_quality_score", "score")):
             floor = getattr(workload, attribute)
             if floor is None:
                 continue
-            targets = sorted({v.quality_retention * scale for v in variants
-                              if v.quality_retention * scale < floor}, reverse=True)
+            levels = {choice: float(getattr(choice, measure)) for choice in qualities}
+            targets = sorted({level for level in levels.values() if level < floor}, reverse=True)
             limit = f"{workload.name} {attribute}"
 
             def changed(value: float, attribute: str = attribute) -> Problem:
@@ -339,9 +342,11 @@ class RelaxationSearch:
 
             least = self._least(limit, targets, changed)
             if least is not None:
+                admitted = ", ".join(choice_text(choice.model, choice.variant, workload.model)
+                                     for choice, level in levels.items() if level == least)
                 self.found.append(Relaxation(
-                    limit, f"lower {workload.name} {attribute} from {floor:.3f} to {least:.3f}",
-                    (floor - least) / floor))
+                    limit, f"lower {workload.name} {attribute} from {floor:.3f} to {least:.3f} "
+                           f"(admits {admitted})", (floor - least) / floor))
 
     # -- all at once ---------------------------------------------------------------------
 
@@ -383,6 +388,26 @@ class RelaxationSearch:
             else:
                 parts.append(f"lower {subject} min_replicas by {math.ceil(amount - TOLERANCE)}")
         return parts
+
+
+class ChoiceQuality(NamedTuple):
+    """The quality of one (model, variant) a workload allows, as its two floors measure it."""
+
+    model: str
+    variant: str
+    relative: float
+    """Relative to the workload's own model at bf16 (`min_quality`)."""
+    score: float
+    """The served model's score times the variant's retention (`min_quality_score`)."""
+
+
+def choice_qualities(workload: ServingWorkload, catalog: Catalog) -> list[ChoiceQuality]:
+    """Every (model, variant) the workload allows, its alternatives' included."""
+    variants = [v for v in catalog.variants.values()
+                if workload.variants is None or v.name in workload.variants]
+    return [ChoiceQuality(model, variant.name, quality_of(workload, catalog, variant, model)[0],
+                          catalog.models[model].quality * variant.quality_retention)
+            for model in workload.models for variant in variants]
 
 
 def serving_by_cost(problem: Problem, candidates: CandidateSet) -> list[ServingWorkload]:
