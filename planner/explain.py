@@ -163,9 +163,12 @@ def _cheaper_rejections(problem: Problem, workload: ServingWorkload, candidates:
     periods = problem.periods
     fewest = sum(1 for busy in busy_by_period(problem, workload, math.inf, 1) if busy > 0)
     for rejection in candidates.rejections_for(workload.name):
-        if rejection.reason in HIDDEN_REASONS or rejection.cost_usd_per_month is None:
+        price = rejection.cost_usd_per_month
+        if rejection.reason in HIDDEN_REASONS or price is None:
             continue
-        if fewest * rejection.cost_usd_per_month / periods >= limit:
+        # no more than `rejection_cost` in floating point too: the same operations on fewer
+        # instances, or the price itself when it has no throughput to divide by
+        if min(fewest * price / periods, price) >= limit:
             continue
         cost = rejection_cost(problem, workload, rejection, utilisation)
         if cost is not None and cost < limit:
