@@ -210,8 +210,10 @@ class Items(Sequence[Item]):
         chunks.append(tail)
         return Items(chunks, self.table)
 
-    def for_workload(self, name: str) -> list[Item]:
-        """This workload's items, in order."""
+    def for_workload(self, name: str,
+                     instead: Callable[[str], Sequence[Item]] | None = None) -> list[Item]:
+        """This workload's items, in order; `instead` builds a part of the items of a workload
+        whose chunk is not built yet (without keeping it)."""
         if self._by_name is None:
             self._by_name = defaultdict(list)
             for position, chunk in enumerate(self._chunks):
@@ -225,7 +227,9 @@ class Items(Sequence[Item]):
                         self._loose[item.config.workload].append(item)
         found: list[Item] = []
         for position in self._by_name.get(name, ()):
-            found.extend(self._chunks[position].get())
+            chunk = self._chunks[position]
+            found.extend(chunk.get() if instead is None or chunk.items is not None
+                         else instead(name))
         return found + self._loose.get(name, [])
 
 
@@ -264,8 +268,14 @@ class CandidateSet:
             return CandidateSet(tuple(c for c in self._candidates if c.index in chosen), ())
         return CandidateSet(table.candidates_at(active), ())
 
-    def rejections_for(self, name: str) -> list[Rejection]:
-        return self._rejections.for_workload(name)
+    def rejections_for(self, name: str, below: float | None = None) -> list[Rejection]:
+        """This workload's rejected configurations; with `below`, at least those priced below
+        it (on a large catalog most are dearer, and are then not built)."""
+        table = self._rejections.table
+        if below is None or table is None:
+            return self._rejections.for_workload(name)
+        return self._rejections.for_workload(
+            name, lambda workload: table.rejections_of(table.index[workload], below))
 
 
 def instances_needed(rate_rps: float, capacity_rps: float, min_replicas: int,

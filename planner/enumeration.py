@@ -424,11 +424,15 @@ class Context:
                 float(profile.carbon_usd_per_hour[k]), profile.workload.kind)
         return found
 
-    def rejection_templates(self, profile: Profile) -> list[tuple[object, ...]]:
+    def rejection_templates(self, profile: Profile, below: float | None = None
+                            ) -> list[tuple[object, ...]]:
         """Per rejection: the Config fields after the workload name, then the Rejection fields
-        after the config."""
+        after the config. With `below`, only the priced ones below it (not kept: the full list
+        is built and kept only when asked for)."""
         if profile._rejections is not None:
-            return profile._rejections
+            if below is None:
+                return profile._rejections
+            return [t for t in profile._rejections if _priced_below(t[PRICE], below)]
         shape, grid, workload = profile.shape, profile.shape.grid, profile.workload
         tp, batch = grid.tensor_parallel.tolist(), grid.batch.tolist()
         event, subject, other = shape.event.tolist(), shape.subject.tolist(), shape.other.tolist()
@@ -437,6 +441,8 @@ class Context:
             offer, variant = self.pair(pair)
             o = pair // len(self.variants)
             hint = self.price_hint[o]
+            if below is not None and not _priced_below(hint, below):  # and no mode is cheaper
+                continue
             if found >= 0:
                 reason, detail = profile.details[found]
                 templates.append((offer, None, variant.name, offer.count, 1, profile.model,
@@ -459,6 +465,8 @@ class Context:
                                   profile.model, EVENT_REASON[event[row]], detail, hint, perf))
             best = int(shape.best[pair])
             for m in np.flatnonzero(profile.banned[pair]).tolist():
+                if below is not None and not _priced_below(self.monthly[o][m], below):
+                    continue
                 mode, perf = self.modes[m], shape.estimate(best)
                 if self.monthly[o][m] is None:
                     templates.append((offer, mode, variant.name, tp[best], batch[best],
@@ -468,8 +476,17 @@ class Context:
                     templates.append((offer, mode, variant.name, tp[best], batch[best],
                                       profile.model, Reason.spot_not_allowed, SPOT_NOT_ALLOWED,
                                       self.monthly[o][m], perf))
-        profile._rejections = templates
+        if below is None:
+            profile._rejections = templates
         return templates
+
+
+PRICE = 8
+"""Position of the price ($/month) in a rejection template."""
+
+
+def _priced_below(price: object, below: float) -> bool:
+    return isinstance(price, float | int) and price < below
 
 
 def shape_key(workload: ServingWorkload, model: str) -> Hashable:
@@ -509,6 +526,7 @@ class CandidateTable:
         self.context = Context(problem, catalog)
         self.workloads: list[ServingWorkload] = [
             w for w in problem.workloads if isinstance(w, OnlineWorkload | BatchWorkload)]
+        self.index = {w.name: i for i, w in enumerate(self.workloads)}
         self.profiles: list[Profile] = []
         known: dict[Hashable, int] = {}
         self.profiles_of: list[tuple[int, ...]] = []
@@ -543,11 +561,12 @@ class CandidateTable:
                 for start, profile in self.parts(index)
                 for k, t in enumerate(self.context.candidate_templates(profile))]
 
-    def rejections_of(self, index: int) -> list[Rejection]:
+    def rejections_of(self, index: int, below: float | None = None) -> list[Rejection]:
+        """Workload `index`'s rejections (with `below`: only those priced below it)."""
         name = self.workloads[index].name
         return [Rejection(Config(name, *t[:6]), *t[6:])  # type: ignore[arg-type]
                 for _, profile in self.parts(index)
-                for t in self.context.rejection_templates(profile)]
+                for t in self.context.rejection_templates(profile, below)]
 
     def candidates_at(self, indices: Sequence[int]) -> tuple[Candidate, ...]:
         """The candidates with these indices (ascending), built without the others."""

@@ -162,7 +162,10 @@ def _cheaper_rejections(problem: Problem, workload: ServingWorkload, candidates:
     utilisation = problem.performance.utilisation_cap
     periods = problem.periods
     fewest = sum(1 for busy in busy_by_period(problem, workload, math.inf, 1) if busy > 0)
-    for rejection in candidates.rejections_for(workload.name):
+    share = min(fewest / periods, 1.0)
+    # the same test on the catalog's arrays first, with room for rounding: most are not built
+    below = limit / share * (1 + 1e-6) + 1e-6 if share > 0 and limit > 0 else None
+    for rejection in candidates.rejections_for(workload.name, below):
         price = rejection.cost_usd_per_month
         if rejection.reason in HIDDEN_REASONS or price is None:
             continue
