@@ -19,8 +19,11 @@ search tree; a 100-workload fleet was still 0.6 % from proven after a minute. He
    priced cost exceeds that workload's cheapest by at most U - L (all the slacks add up to at
    most U - L). With flat demand those patterns are enumerated exactly (`patterns.search`,
    mode "all") and the master MIP over them is solved to optimality: its optimum is the
-   problem's. With periods, the enumeration is per period and only done when the combinations
-   stay few; otherwise the gap U - L is reported.
+   problem's.
+
+With more than one period (hourly or weekly demand), whole-workload patterns tail off (a
+pattern fixes all 24 hours at once); `planner.hourly` decomposes those problems instead, over
+per-period covers, with the same pricing, structure and bound.
 
 `solve()` uses it only from `LARGE_FLEET` online workloads on (see `reduce_fleet`); the answer is
 turned back into the MIP's own columns by fixing the chosen instance counts in the formulation
@@ -828,6 +831,19 @@ class Reduction:
     rounds: int
     columns: int
 
+    @classmethod
+    def of(cls, fleet: Fleet, chosen: list[Column], objective: float, bound: float,
+           seconds: float, rounds: int, columns: int) -> Reduction:
+        """The plan of these columns (instances of fleet candidates per period)."""
+        counts: dict[tuple[int, int], int] = {}
+        for column in chosen:
+            for k, period, count in zip(column.candidates, column.periods, column.counts,
+                                        strict=True):
+                key = (int(fleet.index[k]), period)
+                counts[key] = counts.get(key, 0) + count
+        active = tuple(sorted({index for index, _ in counts}))
+        return cls(active, counts, objective, min(bound, objective), seconds, rounds, columns)
+
     @property
     def gap(self) -> float:
         return max(0.0, (self.objective - self.bound) / max(abs(self.objective), 1e-9))
@@ -856,11 +872,11 @@ class Reduction:
 
 
 def applies(problem: Problem, training: tuple[object, ...] = (), force: bool = False) -> bool:
-    """Large fleets (`force`: any size) of online workloads with flat demand only (see the
-    module doc)."""
+    """Large fleets (`force`: any size) of online workloads, meeting all demand (see the
+    module doc; with periods, `planner.hourly`)."""
     online = [w for w in problem.workloads if isinstance(w, OnlineWorkload)]
     return ((force or len(online) >= LARGE_FLEET) and len(online) == len(problem.workloads)
-            and not training and problem.budget_mode == "meet_all" and problem.periods == 1
+            and not training and problem.budget_mode == "meet_all"
             and all(len(w.models) == 1 for w in online))  # patterns assume one model each
 
 
@@ -882,6 +898,10 @@ def reduce_fleet(problem: Problem, catalog: Catalog, candidates: CandidateSet,
     structure = structure_of(problem, catalog, fleet)
     pricing = pricing_of(fleet, structure)
     say = progress or (lambda _: None)
+    if fleet.periods > 1:
+        from planner.hourly import decompose_periods
+
+        return decompose_periods(structure, pricing, options, started, deadline, say)
     return _decompose(structure, pricing, options, started, deadline, say)
 
 
@@ -979,14 +999,8 @@ def _decompose(structure: Structure, pricing: Pricing, options: SolveOptions, st
             say(f"  proven: plan {upper:,.2f}, bound {bound:,.2f}")
             break
         slack = upper - final.bound
-    counts: dict[tuple[int, int], int] = {}
-    for column in chosen:
-        for k, period, count in zip(column.candidates, column.periods, column.counts, strict=True):
-            key = (int(fleet.index[k]), period)
-            counts[key] = counts.get(key, 0) + count
-    active = tuple(sorted({index for index, _ in counts}))
-    return Reduction(active, counts, upper, min(bound, upper), time.perf_counter() - started,
-                     rounds, len(master.columns))
+    return Reduction.of(fleet, chosen, upper, bound, time.perf_counter() - started, rounds,
+                        len(master.columns))
 
 
 def _cheapest_pairs(priced: Priced, pair_workload: np.ndarray) -> np.ndarray:
@@ -1059,14 +1073,7 @@ def _pattern_mip(master: Master, positions: np.ndarray, deadline: float, options
     model = _SparseModel(master.coupling + master.workloads)
     row_lower = [-math.inf] * master.coupling + [1.0] * master.workloads
     row_upper = list(structure.rows.upper) + [1.0] * master.workloads
-    for number in range(len(structure.pool_offer)):
-        rows, values = _pool_entries(structure, number)
-        model.column(float(structure.pool_fee[number]), 0.0, float(structure.pool_upper[number]),
-                     True, rows, values)
-    for number in range(len(structure.prepare_keys)):
-        rows, values = _prepare_entries(structure, number)
-        model.column(float(structure.prepare_cost[number]),
-                     1.0 if structure.prepare_forced[number] else 0.0, 1.0, True, rows, values)
+    add_pools_and_preparations(model, structure)
     fixed = model.count
     for position in positions.tolist():
         column = master.columns[position]
@@ -1103,14 +1110,7 @@ def _compact_mip(structure: Structure, pricing: Pricing, fixed: list[Column], fr
     model = _SparseModel(len(upper))
     row_upper = list(upper)
     row_lower = [-inf] * len(upper)
-    for number in range(len(structure.pool_offer)):
-        rows, values = _pool_entries(structure, number)
-        model.column(float(structure.pool_fee[number]), 0.0, float(structure.pool_upper[number]),
-                     True, rows, values)
-    for number in range(len(structure.prepare_keys)):
-        rows, values = _prepare_entries(structure, number)
-        model.column(float(structure.prepare_cost[number]),
-                     1.0 if structure.prepare_forced[number] else 0.0, 1.0, True, rows, values)
+    add_pools_and_preparations(model, structure)
     pair_number = {pair: position for position, pair in enumerate(pricing.pairs)}
     problems = pricing.problems
     blocks: list[tuple[int, list[tuple[int, int, np.ndarray]]]] = []
@@ -1180,11 +1180,27 @@ def _compact_mip(structure: Structure, pricing: Pricing, fixed: list[Column], fr
     return constant + objective, patterns_chosen, None if bound is None else constant + bound
 
 
+def add_pools_and_preparations(model: _SparseModel, structure: Structure) -> None:
+    """The integer master's pool (integer) and preparation (binary) columns."""
+    for number in range(len(structure.pool_offer)):
+        rows, values = _pool_entries(structure, number)
+        model.column(float(structure.pool_fee[number]), 0.0, float(structure.pool_upper[number]),
+                     True, rows, values)
+    for number in range(len(structure.prepare_keys)):
+        rows, values = _prepare_entries(structure, number)
+        model.column(float(structure.prepare_cost[number]),
+                     1.0 if structure.prepare_forced[number] else 0.0, 1.0, True, rows, values)
+
+
 def _instance_entries(structure: Structure, pricing: Pricing, item: int
                       ) -> tuple[list[int], list[float]]:
     """One instance of an item in the coupling rows (as in `column_of`)."""
+    return candidate_entries(structure, int(pricing.candidate[item]), int(pricing.period[item]))
+
+
+def candidate_entries(structure: Structure, k: int, period: int) -> tuple[list[int], list[float]]:
+    """One instance of candidate k (position in the fleet) in `period`: its coupling rows."""
     fleet = structure.fleet
-    k, period = int(pricing.candidate[item]), int(pricing.period[item])
     rows: list[int] = []
     values: list[float] = []
     if fleet.committed[k]:

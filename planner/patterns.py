@@ -102,7 +102,8 @@ bound prunes hard near the optimum."""
 def search(problems: Subproblems, weight: np.ndarray, mode: str,
            threshold: np.ndarray | None = None, incumbent: Patterns | None = None,
            exact: bool = True, keep: np.ndarray | None = None,
-           floor: np.ndarray | None = None, deadline: float | None = None) -> Patterns:
+           floor: np.ndarray | None = None, deadline: float | None = None,
+           budget: int = TOTAL_BUDGET) -> Patterns:
     """mode "best": one cheapest pattern per subproblem that has one. `incumbent` patterns
     (optional, at most one per subproblem, e.g. an earlier round's) bound each optimum from
     above. Without `exact`, a subproblem with too many partial patterns keeps the best pattern
@@ -110,14 +111,16 @@ def search(problems: Subproblems, weight: np.ndarray, mode: str,
     being solved as a small MIP. mode "all": every pattern costing at most `threshold[j]` (see
     `Patterns.incomplete`). `keep` (mode "best"): the items `undominated_items` keeps, when
     known; `floor`: known lower bounds on the optima (mode "best"); `deadline`
-    (`time.monotonic()`, mode "all"): past it, what is left is incomplete."""
+    (`time.monotonic()`, mode "all"): past it, what is left is incomplete; `budget` (mode
+    "all"): partial patterns it may process in all, likewise."""
     if mode not in ("best", "all"):
         raise ValueError(f"unknown mode {mode}")
     weight = np.maximum(weight, 0.0)
     n = problems.count
     limit = np.full(n, np.inf) if threshold is None else threshold.astype(float).copy()
     if mode == "all":
-        return _Prepared(problems, weight).run("all", limit, np.ones(n, dtype=bool), deadline)
+        return _Prepared(problems, weight).run("all", limit, np.ones(n, dtype=bool), deadline,
+                                               budget)
     known = np.full(n, np.inf)
     if incumbent is not None and len(incumbent):
         incumbent = replace(incumbent, cost=priced_costs(incumbent, weight), bound=None)
@@ -389,7 +392,7 @@ class _Prepared:
                                       np.zeros(problems.count), self.ahead)
 
     def run(self, mode: str, limit: np.ndarray, selected: np.ndarray,
-            deadline: float | None = None) -> Patterns:
+            deadline: float | None = None, budget: int = TOTAL_BUDGET) -> Patterns:
         """The search (see the module doc) over the `selected` subproblems."""
         problems, ahead, end, order = self.problems, self.ahead, self.end, self.order
         unit_weight, demand_unit, replica_unit = self.unit_weight, self.demand_unit, self.replica_unit
@@ -441,7 +444,7 @@ class _Prepared:
             per_sub = np.bincount(sub, weights=copies, minlength=n)
             over = per_sub > STATE_BUDGET[mode]
             processed += int(copies.sum())
-            if mode == "all" and (processed > TOTAL_BUDGET
+            if mode == "all" and (processed > budget
                                   or (deadline is not None and time.monotonic() > deadline)):
                 over |= per_sub > 0  # out of time or memory: the rest is incomplete
             if over.any():  # hand these over, drop their states

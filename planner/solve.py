@@ -9,6 +9,7 @@ the many re-solves of `plan explain` and of a diagnosis).
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -44,6 +45,9 @@ from planner.training import TrainingOption, training_options
 if TYPE_CHECKING:
     from planner.pinning import Pin
 
+FIXED_PLAN_SECONDS = 10.0
+"""Time the MIP always gets to turn a decomposition's plan into the formulation's columns
+(its instance counts fixed: pools and variants only), however much of the limit is used."""
 
 def allocation_of(candidate: Candidate, by_period: tuple[float, ...], hours: float
                   ) -> Allocation:
@@ -354,8 +358,12 @@ def solve_in_detail(problem: Problem, catalog: Catalog, solver: str = "highs",
     candidates, training = _pinned(problem, catalog, prepared, pins, prune)
     active = surviving(problem, catalog, candidates) if prune else None
     # large fleets: decomposition finds the plan and its bound; the MIP fixes it (decompose.py)
+    started = time.perf_counter()
     reduction = reduce_fleet(problem, catalog, candidates, active, training, options) \
         if prune else None
+    # what the decomposition used comes off the limit (a plan it found is always completed)
+    left = options.time_limit_s - (time.perf_counter() - started)
+    later = replace(options, time_limit_s=max(left, FIXED_PLAN_SECONDS if reduction else 1.0))
     active = reduction.active if reduction is not None else active
     backend = get_backend(solver)
     formulation = formulate(problem, catalog, candidates.only(active), active, training)
@@ -364,9 +372,9 @@ def solve_in_detail(problem: Problem, catalog: Catalog, solver: str = "highs",
         # a workload with no feasible configuration: infeasible before any solver runs
         result = SolverResult(Status.infeasible, None, None, (), 0.0, solver)
     elif reduction is not None:
-        result = reduction.solve(formulation, backend.solve, options)
+        result = reduction.solve(formulation, backend.solve, later)
     else:
-        result = backend.solve(formulation.model, options)
+        result = backend.solve(formulation.model, later)
     admitted = None
     if problem.budget_mode == SERVE_MOST_VALUE and result.status is not Status.error \
             and not any(w.name not in has_options for w in problem.workloads):
