@@ -36,9 +36,9 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -1074,20 +1074,36 @@ def _pattern_mip(master: Master, positions: np.ndarray, deadline: float, options
     row_lower = [-math.inf] * master.coupling + [1.0] * master.workloads
     row_upper = list(structure.rows.upper) + [1.0] * master.workloads
     add_pools_and_preparations(model, structure)
+    return choose_columns(model, master.columns, positions,
+                          lambda column: master.coupling + column.workload,
+                          None if start is None else [master.position(c) for c in start], {},
+                          (row_lower, row_upper), deadline, options, target)
+
+
+Chosen = TypeVar("Chosen", bound=Column)
+
+
+def choose_columns(model: _SparseModel, columns: Sequence[Chosen], positions: np.ndarray,
+                   link: Callable[[Chosen], int], start: list[int] | None,
+                   also_start: dict[int, float], bounds: tuple[list[float], list[float]],
+                   deadline: float, options: SolveOptions, target: float
+                   ) -> tuple[float, list[Chosen], float | None] | None:
+    """Solve `model` with a binary for each column at `positions` (its rows, and 1 in its
+    `link` row), starting HiGHS from the columns at `start` (plus `also_start`, by model
+    column): (cost, the columns chosen, the MIP's bound), or None without a plan."""
     fixed = model.count
     for position in positions.tolist():
-        column = master.columns[position]
-        model.column(column.cost, 0.0, 1.0, True, [*column.rows, master.coupling + column.workload],
+        column = columns[position]
+        model.column(column.cost, 0.0, 1.0, True, [*column.rows, link(column)],
                      [*column.values, 1.0])
     if start is not None:
         where = {p: fixed + i for i, p in enumerate(positions.tolist())}
-        model.start = {where[master.position(column)]: 1.0 for column in start}
-    solved = model.solve(row_lower, row_upper, deadline, options, target)
+        model.start = {where[p]: 1.0 for p in start} | also_start
+    solved = model.solve(*bounds, deadline, options, target)
     if solved is None:
         return None
     objective, solution, bound = solved
-    chosen = [master.columns[p] for i, p in enumerate(positions.tolist())
-              if solution[fixed + i] > 0.5]
+    chosen = [columns[p] for i, p in enumerate(positions.tolist()) if solution[fixed + i] > 0.5]
     return objective, chosen, bound
 
 

@@ -61,6 +61,7 @@ from planner.decompose import (
     _SparseModel,
     add_pools_and_preparations,
     candidate_entries,
+    choose_columns,
     item_weights,
     price,
 )
@@ -361,24 +362,11 @@ def _cover_mip(master: CoverMaster, positions: np.ndarray, deadline: float,
     for pair in range(len(pricing.pairs)):
         entries, values = master.choice_entries(pair)
         model.column(0.0, 0.0, 1.0, True, entries, values)
-    fixed = model.count
-    for position in positions.tolist():
-        cover = master.covers[position]
-        model.column(cover.cost, 0.0, 1.0, True, [*cover.rows, master.link + cover.sub],
-                     [*cover.values, 1.0])
-    if start is not None:
-        where = {p: fixed + i for i, p in enumerate(positions.tolist())}
-        model.start = {where[master.position_of(cover)]: 1.0 for cover in start}
-        periods = structure.fleet.periods
-        for cover in start:
-            model.start[choice_at + cover.sub // periods] = 1.0
-    solved = model.solve(row_lower, row_upper, deadline, options, target)
-    if solved is None:
-        return None
-    objective, solution, bound = solved
-    chosen = [master.covers[p] for i, p in enumerate(positions.tolist())
-              if solution[fixed + i] > 0.5]
-    return objective, chosen, bound
+    periods = structure.fleet.periods
+    return choose_columns(model, master.covers, positions, lambda cover: master.link + cover.sub,
+                          None if start is None else [master.position_of(c) for c in start],
+                          {choice_at + cover.sub // periods: 1.0 for cover in start or ()},
+                          (row_lower, row_upper), deadline, options, target)
 
 
 def _complete(master: CoverMaster, priced: Priced, slack: float, deadline: float
