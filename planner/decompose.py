@@ -871,6 +871,16 @@ class Reduction:
         return replace(result, status=status, bound=bound, seconds=self.seconds + result.seconds)
 
 
+def next_round(objective: float, bound: float, last_objective: float, rounds: int, added: bool,
+               exact: bool, gap: float) -> tuple[bool, bool]:
+    """(stop, price exactly next round) after a column-generation round: stop once exact
+    pricing adds nothing or the bound is within `CLOSE_ENOUGH` of the gap; heuristic pricing
+    gives way to exact once it adds nothing, comes that close, or the LP stalls."""
+    close = objective - bound <= CLOSE_ENOUGH * gap * abs(objective)
+    stalled = rounds > 2 and last_objective - objective <= STALL * gap * abs(objective)
+    return exact and (not added or close), not added or close or stalled
+
+
 def applies(problem: Problem, training: tuple[object, ...] = (), force: bool = False) -> bool:
     """Large fleets (`force`: any size) of online workloads, meeting all demand (see the
     module doc; with periods, `planner.hourly`)."""
@@ -963,13 +973,11 @@ def _decompose(structure: Structure, pricing: Pricing, options: SolveOptions, st
             f"{time.perf_counter() - clock:.2f} s{', exact' if exact else ''})")
         added = sum(master.add_pattern(column)
                     for column in columns_from(structure, pricing, priced, improving))
-        close = objective - best_bound <= CLOSE_ENOUGH * options.relative_gap * abs(objective)
-        stalled = rounds > 2 and \
-            last_objective - objective <= STALL * options.relative_gap * abs(objective)
+        stop, exact = next_round(objective, best_bound, last_objective, rounds, bool(added),
+                                 exact, options.relative_gap)
         last_objective = objective
-        if exact and (not added or close):
+        if stop:
             break
-        exact = not added or close or stalled
     clock = time.perf_counter()
     incumbent = _master_mip(master, pricing, deadline, options, say, bound=best_bound)
     if incumbent is None:

@@ -49,8 +49,6 @@ import numpy as np
 
 from planner.backends.base import SolveOptions
 from planner.decompose import (
-    CLOSE_ENOUGH,
-    STALL,
     Column,
     Master,
     Priced,
@@ -63,6 +61,7 @@ from planner.decompose import (
     candidate_entries,
     choose_columns,
     item_weights,
+    next_round,
     price,
 )
 from planner.patterns import priced_costs, search
@@ -268,13 +267,11 @@ def _generate(master: CoverMaster, priced: Priced, deadline: float, options: Sol
         say(f"  round {rounds}: master LP {objective:,.2f}, bound {final.bound:,.2f}, "
             f"{added} covers price out (LP {lp_seconds:.2f} s, pricing "
             f"{time.perf_counter() - clock:.2f} s{', exact' if exact else ''})")
-        close = objective - final.bound <= CLOSE_ENOUGH * options.relative_gap * abs(objective)
-        stalled = rounds > 2 and \
-            last_objective - objective <= STALL * options.relative_gap * abs(objective)
+        stop, exact = next_round(objective, final.bound, last_objective, rounds, bool(added),
+                                 exact, options.relative_gap)
         last_objective = objective
-        if exact and (not added or close):
+        if stop:
             break
-        exact = not added or close or stalled
     return final, rounds
 
 
