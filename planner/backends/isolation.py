@@ -13,9 +13,13 @@ cannot interrupt it. So every solve runs in a worker process:
   streamed plan is returned as `feasible` with the last bound, or `no_solution` without one.
 * The solve's scratch folder (CBC's model and solution files) is removed either way, and an
   exception in the parent (Ctrl-C: `KeyboardInterrupt`) kills the worker before it propagates.
-* An orphaned worker (parent killed with SIGKILL) ends itself: between solves it sees the pipe
-  close; during a solve SIGALRM (default action, so it works inside native code) ends it a
-  little after the parent's deadline.
+* An orphaned worker (parent killed with SIGKILL) ends itself: on Linux the kernel kills it
+  when its parent ends (`PR_SET_PDEATHSIG`), so it never holds the parent's stdout and stderr
+  open after the parent is gone; elsewhere, between solves it sees the pipe close and during a
+  solve SIGALRM (default action, so it works inside native code) ends it a little after the
+  parent's deadline.
+* Ctrl-C while a worker is being started is raised once it is recorded, so the worker is
+  killed with the rest (`_interrupts_deferred`).
 
 One worker is kept for the next solve (forking one costs ~20 ms, too much for the thousands of
 tiny solves in the tests); it is replaced after a kill, after a crash, in a forked copy of the
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import math
 import multiprocessing
 import os
@@ -42,7 +47,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
@@ -57,6 +62,8 @@ ORPHAN_GRACE_S = 5.0
 BOUND_INTERVAL_S = 0.25
 """Streamed bound updates are sent at most this often."""
 MIN_SOLVER_LIMIT_S = 0.05
+PR_SET_PDEATHSIG = 1
+"""Linux prctl option: the signal a process gets when the thread that started it ends."""
 FORK_MODEL_COLUMNS = 5_000
 """From this many columns on (with "fork"), a fresh worker is forked with the model instead of
 pickling it to the running one: 62,000 rows pickle and unpickle in 1.5 s, a fork takes 20 ms."""
@@ -154,13 +161,15 @@ class _Heard:
 
 
 def _serve(connection: Connection, first: tuple[Any, ...] | None = None,
-           prepare: Backend | None = None) -> None:
+           prepare: Backend | None = None, parent: int | None = None) -> None:
     """The worker's loop: one solve request in (`first`, then from the pipe), progress and one
     answer out, until EOF. `prepare`: a backend whose solver to import while waiting for the
-    first request."""
+    first request. `parent`: the pid to die with (see `_die_with`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(os, "setsid"):
         os.setsid()  # its own process group: killed whole; Ctrl-C reaches only the parent
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent is not None:
+        _die_with(parent)
     if hasattr(signal, "SIGALRM"):
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
     early = _import_solver(prepare) if prepare is not None else []
@@ -189,6 +198,16 @@ def _serve(connection: Connection, first: tuple[Any, ...] | None = None,
         if hasattr(signal, "setitimer"):
             signal.setitimer(signal.ITIMER_REAL, 0)
         connection.send(answer)
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this worker when `parent` (the thread that started it) ends, so it
+    never outlives the command holding its output pipes (Linux; a no-op elsewhere)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it ended before the request took effect
+        os._exit(0)
 
 
 def _import_solver(backend: Backend) -> list[warnings.WarningMessage]:
@@ -255,8 +274,10 @@ def _start_worker(first: tuple[Any, ...] | None = None, prepare: Backend | None 
                   ) -> _Worker:
     context = _context()
     parent_end, worker_end = context.Pipe(duplex=True)
-    process = context.Process(target=_serve, args=(worker_end, first, prepare), daemon=True,
-                              name="plan-solver")
+    # from another thread, dying with the starting thread would kill a worker still in use
+    parent = os.getpid() if threading.current_thread() is threading.main_thread() else None
+    process = context.Process(target=_serve, args=(worker_end, first, prepare, parent),
+                              daemon=True, name="plan-solver")
     sys.stdout.flush()  # a forked worker must not write our buffered output a second time
     sys.stderr.flush()
     process.start()
@@ -264,12 +285,32 @@ def _start_worker(first: tuple[Any, ...] | None = None, prepare: Backend | None 
     return _Worker(process, parent_end, os.getpid())
 
 
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold back Ctrl-C (SIGINT) until the block ends: a worker forked and not yet recorded in
+    `_worker` would escape `_discard_worker`. Only the main thread handles signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[tuple[int, Any]] = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: caught.append((number, frame)))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught and callable(previous):
+        previous(*caught[0])
+    elif caught and previous == signal.SIG_DFL:
+        os.kill(os.getpid(), signal.SIGINT)
+
+
 def _current_worker(prepare: Backend | None = None) -> _Worker:
     global _worker
     if _worker is None or not _worker.usable:
-        if _worker is not None:
-            _worker.kill()
-        _worker = _start_worker(prepare=prepare)
+        with _interrupts_deferred():
+            if _worker is not None:
+                _worker.kill()
+            _worker = _start_worker(prepare=prepare)
     return _worker
 
 
@@ -283,8 +324,9 @@ def prestart(backend: Backend) -> None:
 def _fresh_worker(request: tuple[Any, ...] | None) -> _Worker:
     """A new worker (replacing the current one), started on `request` (not pickled) if any."""
     global _worker
-    _discard_worker()
-    _worker = _start_worker(request)
+    with _interrupts_deferred():
+        _discard_worker()
+        _worker = _start_worker(request)
     return _worker
 
 
