@@ -55,6 +55,14 @@ def to_pulp(model: LinearModel):  # type: ignore[no-untyped-def]
     return problem, variables
 
 
+NO_PUMP = ["feasibilityPump off"]
+"""CBC 2.10 (bundled with PuLP 3.3) proved a wrong optimum with its feasibility pump on: on the
+10-workload benchmark fleet (seed 0) "Optimal" at $273,193-275,193 (by seed), while HiGHS,
+SCIP and CP-SAT prove $272,802.64, and CBC itself accepts that plan when its integers are
+fixed. The pump's "round again with cutoff" reduced-cost fixing cuts the optimum off (the same
+shape as coin-or/Cbc issues 96 and 107); with the pump off every seed finds $272,802.64."""
+
+
 _RESULT = re.compile(r"^Result - (.*)$", re.MULTILINE)
 _OBJECTIVE = re.compile(r"^Objective value:\s+(\S+)", re.MULTILINE)
 _PRESOLVE_INFEASIBLE = re.compile(r"^Problem is infeasible", re.MULTILINE)
@@ -83,7 +91,8 @@ class CbcBackend:
             solver = pulp.PULP_CBC_CMD(
                 msg=False, timeLimit=max(progress.remaining_s() - FILE_SHARE * built_s, 0.05),
                 gapRel=options.relative_gap, threads=options.threads, logPath=str(log_path),
-                keepFiles=False, options=["randomSeed 1", "randomCbcSeed 1", *_scaling(model)],
+                keepFiles=False, options=["randomSeed 1", "randomCbcSeed 1", *NO_PUMP,
+                                          *_scaling(model)],
             )
             solver.tmpDir = folder
             started = time.perf_counter()
