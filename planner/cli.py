@@ -70,12 +70,13 @@ def main() -> None:
 def solve(problem_file: Path, solver: str, time_limit: float, gap: float, output_format: str,
           output: Path | None, force: bool) -> None:
     """Find the cheapest plan that meets every SLO, quota and budget in PROBLEM_FILE."""
-    from planner.backends import SolveOptions
+    from planner.backends import SolveOptions, prestart
     from planner.problem import load_problem
     from planner.report import render_table
     from planner.solve import solve as run_solve
 
     problem, catalog = load_problem(problem_file)
+    prestart(solver)  # the solver loads while the model is built
     click.echo(f"solving {problem.name}: {len(problem.workloads)} workloads, "
                f"{len(catalog.offers)} offers ...", err=True)
     plan = run_solve(problem, catalog, solver, SolveOptions(time_limit, gap))
