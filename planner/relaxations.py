@@ -345,8 +345,8 @@ class RelaxationSearch:
                 admitted = ", ".join(choice_text(choice.model, choice.variant, workload.model)
                                      for choice, level in levels.items() if level == least)
                 self.found.append(Relaxation(
-                    limit, f"lower {workload.name} {attribute} from {floor:.3f} to {least:.3f} "
-                           f"(admits {admitted})", (floor - least) / floor))
+                    limit, f"lower {workload.name} {attribute} from {floor:.3f} to "
+                           f"{_typed_floor(least)} (admits {admitted})", (floor - least) / floor))
 
     # -- all at once ---------------------------------------------------------------------
 
@@ -399,6 +399,14 @@ class ChoiceQuality(NamedTuple):
     """Relative to the workload's own model at bf16 (`min_quality`)."""
     score: float
     """The served model's score times the variant's retention (`min_quality_score`)."""
+
+
+def _typed_floor(level: float) -> str:
+    """`level` to 3 decimals, rounded down: typed back into the problem file, the floor must
+    still admit what it was lowered for (0.8306 shown as 0.831 would not)."""
+    shown = math.floor(level * 1000) / 1000
+    text = f"{shown:.3f}"
+    return text if float(text) <= level else f"{shown - 0.001:.3f}"
 
 
 def choice_qualities(workload: ServingWorkload, catalog: Catalog) -> list[ChoiceQuality]:

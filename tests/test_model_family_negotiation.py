@@ -71,6 +71,20 @@ def test_a_lower_floor_that_admits_the_sibling_is_proposed(floors: dict[str, flo
     assert "not enough on its own" not in text
 
 
+def test_a_proposed_floor_typed_back_admits_the_sibling() -> None:
+    """The sibling at 0.63042 / 0.7 = 0.90060 of `m`: shown to 3 decimals it must read 0.900
+    (0.901 would shut it out again), and the problem with that floor has a plan."""
+    catalog = tiny()
+    catalog.models["s"] = catalog.models["s"].model_copy(update={"quality": 0.63042})
+    problem = problem_of(workload(min_quality=0.95), budget_usd_per_month=1000)
+    plan = solve(problem, catalog)
+    assert plan.status == "infeasible"
+    proposal = next(line for line in plan.diagnosis if "lower chat min_quality" in line)
+    assert "from 0.950 to 0.900 (admits s bf16)" in proposal
+    typed = problem_of(workload(min_quality=0.900), budget_usd_per_month=1000)
+    assert solve(typed, catalog).status == "optimal"
+
+
 def test_a_floor_the_sibling_cannot_rescue_is_not_enough() -> None:
     """$500 is below even one instance of `s`: no floor admits a plan."""
     text = diagnosis(problem_of(workload(min_quality=0.95), budget_usd_per_month=500))
