@@ -12,9 +12,13 @@ search tree; a 100-workload fleet was still 0.6 % from proven after a minute. He
    pattern of every workload is found exactly by `planner.patterns` (one small covering
    problem per workload, period and variant, all at once). Each round gives a Lagrangian lower
    bound L = sum of every workload's cheapest priced pattern + the duals times the limits;
-   rounds stop when no pattern prices out (L equals the master LP).
+   rounds stop when no pattern prices out (L equals the master LP). A variant is searched
+   only up to its workload's convexity dual (the LP's own pattern prices there, so nothing
+   dearer can price out or lower L): most variants of a workload are only bounded, cheaply.
 2. **Upper bound**: the master as a MIP over the patterns generated (binary choice per
-   workload, integer pools), which repairs the few workloads the LP splits.
+   workload, integer pools), which repairs the few workloads the LP splits. Once the LP is
+   near the requested gap of L, a repair of its split workloads is tried after each round;
+   a plan within the gap ends the rounds there.
 3. **Proof**: any plan cheaper than the upper bound U uses, for every workload, a pattern whose
    priced cost exceeds that workload's cheapest by at most U - L (all the slacks add up to at
    most U - L). With flat demand those patterns are enumerated exactly (`patterns.search`,
@@ -38,6 +42,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from typing import Any, TypeVar
 
 import numpy as np
@@ -61,9 +66,11 @@ from planner.patterns import (
     Subproblems,
     concatenate,
     priced_costs,
+    ranges,
     restrict,
     search,
     select,
+    single_item_patterns,
 )
 from planner.problem import OnlineWorkload, Problem
 from planner.schema import HOURS_PER_MONTH
@@ -87,6 +94,12 @@ FIRST_SLACK = 0.002
 """The first proof attempt adds patterns within this share of the plan's cost of the bound."""
 MAX_COMBINATIONS = 200_000
 """Patterns per workload within the proof's slack, across periods, before giving up the proof."""
+TRY_SHARE = 0.75
+"""Column generation repairs the master LP's solution into a plan once the LP is within this
+share of the requested gap of the bound, and stops if that plan is within the gap."""
+CEILING_MARGIN = 1e-7
+"""Share of a workload's convexity dual above it that pricing may stop at (see `price`): the
+LP's own pattern prices at the dual, so this only absorbs rounding."""
 PENALTY = 100.0
 """Cost per unit of violation of a coupling row in the master LP (per dollar of budget, per
 accelerator or pool instance times the dearest instance-month, per preparation times the
@@ -204,8 +217,8 @@ def fleet_of(problem: Problem, catalog: Catalog, candidates: CandidateSet,
         variant_names=list(variant_number),
         offers=offers, offer=np.asarray(arrays.get("offer", empty_int), dtype=np.int64),
         modes=modes, mode=mode_of,
-        committed=np.array([modes[m].committed for m in mode_of.tolist()], dtype=bool),
-        spot=np.array([modes[m] is PricingMode.spot for m in mode_of.tolist()], dtype=bool),
+        committed=np.array([m.committed for m in modes], dtype=bool)[mode_of],
+        spot=np.array([m is PricingMode.spot for m in modes], dtype=bool)[mode_of],
         capacity=np.asarray(arrays.get("capacity", np.zeros(0)), dtype=float),
         replicas=np.asarray(arrays.get("replicas", empty_int), dtype=np.int64),
         fee=np.asarray(arrays.get("fee", np.zeros(0)), dtype=float),
@@ -312,12 +325,18 @@ def structure_of(problem: Problem, catalog: Catalog, fleet: Fleet) -> Structure:
     pool_number: dict[tuple[str, PricingMode], int] = {}
     pool_of = np.full(len(fleet.index), -1, dtype=np.int64)
     keys: list[tuple[str, PricingMode]] = []
-    for k in np.flatnonzero(fleet.committed).tolist():
-        key = pool_key(fleet.offers[fleet.offer[k]], fleet.modes[fleet.mode[k]])
-        if key not in pool_number:
-            pool_number[key] = len(keys)
-            keys.append(key)
-        pool_of[k] = pool_number[key]
+    committed = np.flatnonzero(fleet.committed)
+    pairs, first, pair_of = np.unique(fleet.offer[committed] * len(fleet.modes)
+                                      + fleet.mode[committed], return_index=True,
+                                      return_inverse=True)
+    number_of = np.empty(len(pairs), dtype=np.int64)
+    for number, pair in enumerate(np.argsort(first).tolist()):  # by first use
+        number_of[pair] = number
+        key = pool_key(fleet.offers[int(pairs[pair]) // len(fleet.modes)],
+                       fleet.modes[int(pairs[pair]) % len(fleet.modes)])
+        pool_number[key] = len(keys)
+        keys.append(key)
+    pool_of[committed] = number_of[pair_of.ravel()]
     for key in existing:
         if key not in pool_number and key[0] in offers_by_key:
             pool_number[key] = len(keys)
@@ -408,59 +427,66 @@ class Pricing:
     """Per subproblem: its pair (position in `pairs`)."""
     dominance: Dominance
     """Which items could make which unnecessary (fixed; the weights decide)."""
+    pair_workload: np.ndarray
+    """Per pair: its workload."""
+    pair_link: np.ndarray
+    """Per pair: the row linking its patterns to its variant's preparation (-1: none)."""
 
 
 def pricing_of(fleet: Fleet, structure: Structure) -> Pricing:
+    """The subproblems, pair by pair (workloads, then variants, ascending), period by period;
+    each one's items in fleet order (the candidates with a `use` column in that period)."""
     periods = fleet.periods
     rates = np.array([w.rates(periods) for w in fleet.workloads], dtype=float).reshape(
         len(fleet.workloads), periods)
+    share = np.array([w.max_spot_share for w in fleet.workloads], dtype=float)
+    min_replicas = np.array([w.min_replicas for w in fleet.workloads], dtype=float)
     order = np.lexsort((fleet.variant, fleet.workload))
     key = fleet.workload[order] * (len(fleet.variant_names) + 1) + fleet.variant[order]
     starts = np.flatnonzero(np.diff(key, prepend=-1))
-    groups = np.split(order, starts[1:]) if len(order) else []
-    item_candidate, item_period, item_demand, item_replicas, item_spot, item_upper = \
-        [], [], [], [], [], []
-    sub_start = [0]
-    sub_demand, sub_replicas, sub_workload, sub_variant, sub_period, pair_of = [], [], [], [], [], []
-    pairs: list[tuple[int, int]] = []
-    for members in groups:
-        i, v = int(fleet.workload[members[0]]), int(fleet.variant[members[0]])
-        workload = fleet.workloads[i]
-        share = workload.max_spot_share
-        pairs.append((i, v))
-        for period in range(periods):
-            here = members[structure.upper[members, period] > 0]
-            rate = rates[i, period]
-            capacity = fleet.capacity[here]
-            spot = fleet.spot[here]
-            item_candidate.append(here)
-            item_period.append(np.full(len(here), period))
-            item_demand.append(np.minimum(capacity, rate) if rate > 0 else np.zeros(len(here)))
-            item_replicas.append(fleet.replicas[here])
-            limited = share < 1 and bool(spot.any())
-            item_spot.append(np.where(spot, capacity * (1 - share), -capacity * share) if limited
-                             else np.zeros(len(here)))
-            item_upper.append(structure.upper[here, period])
-            sub_start.append(sub_start[-1] + len(here))
-            sub_demand.append(rate if rate > 0 else 0.0)
-            sub_replicas.append(float(workload.min_replicas))
-            sub_workload.append(i)
-            sub_variant.append(v)
-            sub_period.append(period)
-            pair_of.append(len(pairs) - 1)
-
-    def joined(parts: list[np.ndarray], kind: type) -> np.ndarray:
-        return np.concatenate(parts).astype(kind) if parts else np.zeros(0, dtype=kind)
-
+    pair_at = np.cumsum(np.diff(key, prepend=-1) != 0) - 1  # per position in `order`
+    pair_workload = fleet.workload[order[starts]]
+    pair_variant = fleet.variant[order[starts]]
+    # items: the (position, period) with a use column, pair by pair, then period by period
+    used = structure.upper[order] > 0  # [position, period]
+    counted = np.cumsum(used, axis=0, dtype=np.int64)
+    before = np.zeros((len(starts), periods), dtype=np.int64)
+    before[1:] = counted[starts[1:] - 1]
+    sizes = (np.append(counted[starts[1:] - 1], counted[-1:], axis=0) - before
+             if len(starts) else before)  # [pair, period]
+    sub_start = np.concatenate([[0], np.cumsum(sizes.ravel())]).astype(np.int64)
+    position, period = np.nonzero(used)
+    sub = pair_at[position] * periods + period
+    at = sub_start[sub] + counted[position, period] - before[pair_at[position], period] - 1
+    item_position = np.empty(len(at), dtype=np.int64)
+    item_position[at] = position
+    item_period = np.empty(len(at), dtype=np.int64)
+    item_period[at] = period
+    candidate = order[item_position]
+    sub_pair = np.repeat(np.arange(len(starts)), periods)
+    sub_period = np.tile(np.arange(periods), len(starts))
+    sub_workload = pair_workload[sub_pair]
+    sub_rate = rates[sub_workload, sub_period]
+    item_sub = np.repeat(np.arange(len(sub_pair)), np.diff(sub_start))
+    rate = sub_rate[item_sub]
+    capacity = fleet.capacity[candidate]
+    spot = fleet.spot[candidate]
+    item_share = share[sub_workload[item_sub]]
+    limited = (share[sub_workload] < 1) & (np.bincount(item_sub, weights=spot,
+                                                       minlength=len(sub_pair)) > 0)
     problems = Subproblems(
-        start=np.array(sub_start, dtype=np.int64), demand=np.array(sub_demand, dtype=float),
-        replicas=np.array(sub_replicas, dtype=float), item_demand=joined(item_demand, float),
-        item_replicas=joined(item_replicas, float), item_spot=joined(item_spot, float),
-        upper=joined(item_upper, float).astype(np.int64))
-    return Pricing(problems, joined(item_candidate, np.int64), joined(item_period, np.int64),
-                   np.array(sub_workload, dtype=np.int64), np.array(sub_variant, dtype=np.int64),
-                   np.array(sub_period, dtype=np.int64), pairs, np.array(pair_of, dtype=np.int64),
-                   Dominance.of(problems))
+        start=sub_start, demand=np.where(sub_rate > 0, sub_rate, 0.0),
+        replicas=min_replicas[sub_workload],
+        item_demand=np.where(rate > 0, np.minimum(capacity, rate), 0.0),
+        item_replicas=fleet.replicas[candidate].astype(float),
+        item_spot=np.where(limited[item_sub], np.where(spot, capacity * (1 - item_share),
+                                                       -capacity * item_share), 0.0),
+        upper=structure.upper[candidate, item_period].astype(np.int64))
+    pairs = list(zip(pair_workload.tolist(), pair_variant.tolist(), strict=True))
+    pair_link = np.array([structure.prepare_rows.get(pair, (-1, -1))[0] for pair in pairs],
+                         dtype=np.int64)
+    return Pricing(problems, candidate, item_period, sub_workload, pair_variant[sub_pair],
+                   sub_period, pairs, sub_pair, Dominance.of(problems), pair_workload, pair_link)
 
 
 @dataclass(frozen=True)
@@ -509,36 +535,53 @@ class Master:
         self.pool_columns: list[int] = []
         self.prepare_columns: list[int] = []
 
-    def add_fixed(self) -> None:
+    def add_fixed(self, link_slack: bool = True) -> None:
         """Slack on every coupling row (priced far above anything it could save), pools and
-        preparations."""
+        preparations. Without `link_slack`, none on the preparation links: a preparation of 1
+        meets them all, and on 10,000 workloads their slack doubled the LP's time."""
         s = self.structure
         fleet = s.fleet
         instance = float((fleet.fee + HOURS_PER_MONTH * fleet.hourly).max(initial=0.0))
         per_row = np.full(self.coupling, PENALTY * max(1.0, instance))
         if s.budget_row >= 0:
             per_row[s.budget_row] = PENALTY
-        for row, _ in s.prepare_rows.values():
-            per_row[row] = PENALTY * max(1.0, float(s.prepare_cost.max(initial=0.0)))
-        for row in range(self.coupling):
-            self.slack.append(self._add(float(per_row[row]), 0.0, math.inf, [row], [-1.0]))
-        for number in range(len(s.pool_offer)):
-            rows, values = _pool_entries(s, number)
-            self.pool_columns.append(self._add(float(s.pool_fee[number]), 0.0,
-                                               float(s.pool_upper[number]), rows, values))
-        for number in range(len(s.prepare_keys)):
-            rows, values = _prepare_entries(s, number)
-            self.prepare_columns.append(self._add(float(s.prepare_cost[number]),
-                                                  1.0 if s.prepare_forced[number] else 0.0, 1.0,
-                                                  rows, values))
+        links = [row for row, _ in s.prepare_rows.values()]
+        per_row[links] = PENALTY * max(1.0, float(s.prepare_cost.max(initial=0.0)))
+        slack = np.ones(self.coupling, dtype=bool)
+        slack[links] = link_slack
+        rows = np.flatnonzero(slack).tolist()
+        self.slack = self._add_many(per_row[rows].tolist(), [0.0] * len(rows),
+                                    [math.inf] * len(rows), [([row], [-1.0]) for row in rows])
+        self.pool_columns = self._add_many(
+            s.pool_fee.tolist(), [0.0] * len(s.pool_offer), s.pool_upper.tolist(),
+            [_pool_entries(s, number) for number in range(len(s.pool_offer))])
+        self.prepare_columns = self._add_many(
+            s.prepare_cost.tolist(), [1.0 if forced else 0.0 for forced in s.prepare_forced],
+            [1.0] * len(s.prepare_keys),
+            [_prepare_entries(s, number) for number in range(len(s.prepare_keys))])
         self.fixed_columns = len(self.slack) + len(self.pool_columns) + len(self.prepare_columns)
 
     def _add(self, cost: float, lower: float, upper: float, rows: list[int], values: list[float]
              ) -> int:
-        inf = self.highspy.kHighsInf
-        self.highs.addCol(cost, lower, inf if math.isinf(upper) else upper, len(rows),
-                          np.array(rows, dtype=np.int32), np.array(values, dtype=float))
-        return int(self.highs.getNumCol()) - 1
+        return self._add_many([cost], [lower], [upper], [(rows, values)])[0]
+
+    def _add_many(self, cost: list[float], lower: list[float], upper: list[float],
+                  entries: list[tuple[list[int], list[float]]]) -> list[int]:
+        """Columns (with their rows and values), in one call to HiGHS: their numbers."""
+        first = int(self.highs.getNumCol())
+        if not cost:
+            return []
+        lengths = np.array([len(rows) for rows, _ in entries], dtype=np.int64)
+        indices = np.fromiter(chain.from_iterable(rows for rows, _ in entries), dtype=np.int32,
+                              count=int(lengths.sum()))
+        values = np.fromiter(chain.from_iterable(values for _, values in entries), dtype=float,
+                             count=int(lengths.sum()))
+        bounds = np.array(upper, dtype=float)
+        self.highs.addCols(len(cost), np.array(cost, dtype=float), np.array(lower, dtype=float),
+                           np.where(np.isinf(bounds), self.highspy.kHighsInf, bounds),
+                           len(indices), (np.cumsum(lengths) - lengths).astype(np.int32), indices,
+                           values)
+        return list(range(first, first + len(cost)))
 
     def position(self, column: Column) -> int:
         """Where a pattern is among `columns`."""
@@ -548,16 +591,20 @@ class Master:
     def _key(column: Column) -> tuple[int, int, tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
         return (column.workload, column.variant, column.candidates, column.periods, column.counts)
 
-    def add_pattern(self, column: Column) -> bool:
-        key = self._key(column)
-        if key in self.known:
-            return False
-        self.known[key] = len(self.columns)
-        self.columns.append(column)
-        rows = [*column.rows, self.coupling + column.workload]
+    def add_patterns(self, columns: Sequence[Column]) -> int:
+        """Add the patterns not there yet (in one call to HiGHS): how many."""
+        new: list[Column] = []
+        for column in columns:
+            key = self._key(column)
+            if key not in self.known:
+                self.known[key] = len(self.columns)
+                self.columns.append(column)
+                new.append(column)
         # no upper bound of 1 (the convexity row gives it): a bounded column could price out
-        self._add(column.cost, 0.0, math.inf, rows, [*column.values, 1.0])
-        return True
+        self._add_many([column.cost for column in new], [0.0] * len(new), [math.inf] * len(new),
+                       [([*column.rows, self.coupling + column.workload], [*column.values, 1.0])
+                        for column in new])
+        return len(new)
 
     def solve_lp(self) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         """(objective, coupling duals (clipped <= 0), convexity duals, column values)."""
@@ -609,12 +656,24 @@ def item_weights(structure: Structure, pricing: Pricing, duals: np.ndarray) -> n
 
 
 def price(structure: Structure, pricing: Pricing, duals: np.ndarray,
-          previous: Priced | None = None, exact: bool = True) -> Priced:
+          previous: Priced | None = None, exact: bool = True,
+          ceiling: np.ndarray | None = None) -> Priced:
     """Every pair's cheapest pattern at these duals. With the `previous` round's answer, a
     subproblem is searched again only when some item got cheaper or its best pattern's cost
-    changed (otherwise that pattern is still cheapest); the others start from it."""
+    changed (otherwise that pattern is still cheapest); the others start from it.
+
+    `ceiling` (per pair; one period only): a pair whose patterns all price above it need not
+    know its cheapest one: it keeps its previous pattern with a lower bound of at least the
+    ceiling. Column generation passes each workload's convexity dual (plus a margin): a pair
+    below it prices out and is found exactly, and since the LP's own pattern of the workload
+    prices at its dual, the workload's least bound (what the Lagrangian bound adds up) is
+    still its exact cheapest."""
     problems = pricing.problems
     weights = np.maximum(item_weights(structure, pricing, duals), 0.0)
+    constant = _pair_constants(structure, pricing, duals)
+    limit = None
+    if ceiling is not None and structure.fleet.periods == 1:
+        limit = (ceiling - constant)[pricing.pair_of]
     redo = np.ones(problems.count, dtype=bool)
     old = previous.patterns if previous is not None else None
     floor = None
@@ -631,15 +690,59 @@ def price(structure: Structure, pricing: Pricing, duals: np.ndarray,
         with np.errstate(invalid="ignore"):  # -inf + inf: NaN, not certified
             certified = now <= floor + 1e-9 * np.maximum(1.0, np.abs(floor))
         redo = ~certified & np.isfinite(now)  # no pattern before: none now either
+        if limit is not None:  # bounded above the ceiling already
+            redo &= ~(floor >= limit)
         old = replace(old, cost=now[old.subproblem],
                       bound=np.where(certified[old.subproblem], now[old.subproblem],
                                      np.minimum(floor[old.subproblem], now[old.subproblem])))
     keep = pricing.dominance.undominated(weights)
-    found = _search_some(problems, weights, keep, old, redo, False, floor)
-    constant = np.array([-duals[structure.prepare_rows[pair][0]] if pair in structure.prepare_rows
-                         else 0.0 for pair in pricing.pairs])
+    found = _search_some(problems, weights, keep, old, redo, False, floor, limit)
     if exact:
-        found = _settle(pricing, weights, keep, found, constant)
+        found = _settle(pricing, weights, keep, found, constant, limit)
+    return _priced(structure, pricing, duals, weights, found, constant)
+
+
+def one_item_patterns(structure: Structure, pricing: Pricing, duals: np.ndarray) -> Priced:
+    """Every subproblem's cheapest pattern of one item at these duals (none for those that
+    ask for nothing or have none), bounded below by 0 only: a start, found at no cost."""
+    problems = pricing.problems
+    weights = np.maximum(item_weights(structure, pricing, duals), 0.0)
+    _, singles = single_item_patterns(problems, weights)
+    trivial = (problems.demand <= FEASIBILITY) & (problems.replicas <= 0)
+    singles = select(singles, ~trivial[singles.subproblem])
+    return _priced(structure, pricing, duals, weights,
+                   replace(singles, bound=np.zeros(len(singles))),
+                   _pair_constants(structure, pricing, duals))
+
+
+def cheapest_patterns(structure: Structure, pricing: Pricing, duals: np.ndarray) -> Priced:
+    """Every workload's cheapest pattern at these duals (the first columns): each
+    subproblem starts from its cheapest one-item pattern and, with one period, a pair is
+    priced exactly only up to its workload's cheapest one-item pattern (`price`'s
+    ceiling)."""
+    start = one_item_patterns(structure, pricing, duals)
+    pair_workload = pricing.pair_workload
+    ceiling = start.best[pair_workload] - start.constant
+    limit = (ceiling + CEILING_MARGIN * np.maximum(1.0, np.abs(ceiling)))[pricing.pair_of] \
+        if structure.fleet.periods == 1 else None
+    keep = pricing.dominance.undominated(start.weights)
+    found = _search_some(pricing.problems, start.weights, keep, start.patterns,
+                         np.ones(pricing.problems.count, dtype=bool), False, ceiling=limit)
+    return _priced(structure, pricing, duals, start.weights, found, start.constant)
+
+
+def _pair_constants(structure: Structure, pricing: Pricing, duals: np.ndarray) -> np.ndarray:
+    """Per pair, the priced cost of its patterns that does not depend on the instances: its
+    preparation link's dual."""
+    linked = pricing.pair_link >= 0
+    return np.where(linked, -duals[np.where(linked, pricing.pair_link, 0)], 0.0) \
+        if len(duals) else np.zeros(len(pricing.pairs))
+
+
+def _priced(structure: Structure, pricing: Pricing, duals: np.ndarray, weights: np.ndarray,
+            found: Patterns, constant: np.ndarray) -> Priced:
+    """The round's answer from every subproblem's pattern and lower bound: per pair and
+    workload, and the Lagrangian bound."""
     per_sub = np.full(pricing.problems.count, np.inf)
     per_sub[found.subproblem] = found.cost
     low_sub = np.full(pricing.problems.count, np.inf)
@@ -651,7 +754,7 @@ def price(structure: Structure, pricing: Pricing, duals: np.ndarray,
     value += constant
     lower += constant
     workloads = len(structure.fleet.workloads)
-    pair_workload = np.array([i for i, _ in pricing.pairs], dtype=np.int64)
+    pair_workload = pricing.pair_workload
     best = np.full(workloads, np.inf)
     np.minimum.at(best, pair_workload, value)
     least = np.full(workloads, np.inf)
@@ -679,43 +782,48 @@ def _lp_reduced(structure: Structure, pricing: Pricing, priced: Priced, duals: n
     found = priced.patterns
     per_sub = np.full(pricing.problems.count, np.inf)
     per_sub[found.subproblem] = priced_costs(found, weights)
-    constant = np.array([-duals[structure.prepare_rows[pair][0]] if pair in structure.prepare_rows
-                         else 0.0 for pair in pricing.pairs])
-    return np.bincount(pricing.pair_of, weights=per_sub, minlength=len(pricing.pairs)) + constant
+    return np.bincount(pricing.pair_of, weights=per_sub, minlength=len(pricing.pairs)) \
+        + _pair_constants(structure, pricing, duals)
 
 
 def _search_some(problems: Subproblems, weights: np.ndarray, keep: np.ndarray,
                  old: Patterns | None, redo: np.ndarray, exact: bool,
-                 floor: np.ndarray | None = None) -> Patterns:
+                 floor: np.ndarray | None = None, ceiling: np.ndarray | None = None
+                 ) -> Patterns:
     """Cheapest patterns of the subproblems to `redo` (starting from their `old` ones, above
-    the known lower bounds `floor`), the `old` ones kept (at the current weights) for the
-    others."""
-    if old is None or redo.all():
+    the known lower bounds `floor`, up to `ceiling`: see `price`), the `old` ones kept (at
+    the current weights) for the others."""
+    if redo.all():
         return search(problems, weights, "best", incumbent=old, exact=exact, keep=keep,
-                      floor=floor)
+                      floor=floor, ceiling=ceiling)
     chosen = np.flatnonzero(redo)
     part, original = restrict(problems, chosen)
     position = np.full(problems.count, -1, dtype=np.int64)
     position[chosen] = np.arange(len(chosen))
     inverse = np.full(len(weights), -1, dtype=np.int64)
     inverse[original] = np.arange(len(original))
-    mine = select(old, redo[old.subproblem])
-    start = replace(mine, subproblem=position[mine.subproblem], items=inverse[mine.items])
+    start = None
+    if old is not None:
+        mine = select(old, redo[old.subproblem])
+        start = replace(mine, subproblem=position[mine.subproblem], items=inverse[mine.items])
     fresh = search(part, weights[original], "best", incumbent=start, exact=exact,
-                   keep=keep[original], floor=None if floor is None else floor[chosen])
+                   keep=keep[original], floor=None if floor is None else floor[chosen],
+                   ceiling=None if ceiling is None else ceiling[chosen])
     fresh = replace(fresh, subproblem=chosen[fresh.subproblem], items=original[fresh.items])
+    if old is None:
+        return fresh
     kept = select(old, ~redo[old.subproblem])
-    kept = replace(kept, cost=priced_costs(kept, weights))
-    return concatenate([kept, fresh])
+    return concatenate([replace(kept, cost=priced_costs(kept, weights)), fresh])
 
 
 def _settle(pricing: Pricing, weights: np.ndarray, keep: np.ndarray, found: Patterns,
-            constant: np.ndarray) -> Patterns:
+            constant: np.ndarray, ceiling: np.ndarray | None = None) -> Patterns:
     """Make exact what the bound needs exact: a pair whose patterns were only bounded is
     solved exactly while its bound is below its workload's best exactly priced pair (a pair
-    bounded above that cannot be the workload's cheapest)."""
+    bounded above that cannot be the workload's cheapest). A subproblem bounded by its
+    `ceiling` (see `price`) counts as exact: searching again would bound it the same."""
     problems = pricing.problems
-    pair_workload = np.array([i for i, _ in pricing.pairs], dtype=np.int64)
+    pair_workload = pricing.pair_workload
     workloads = int(pair_workload.max(initial=-1)) + 1
     while True:
         cost = np.full(problems.count, np.inf)
@@ -724,6 +832,8 @@ def _settle(pricing: Pricing, weights: np.ndarray, keep: np.ndarray, found: Patt
         low[found.subproblem] = found.lower()
         with np.errstate(invalid="ignore"):  # inf - inf (no pattern): NaN, not loose
             loose = low < cost - 1e-9 * np.maximum(1.0, np.abs(cost))
+            if ceiling is not None:
+                loose &= ~(low >= ceiling - 1e-9 * np.maximum(1.0, np.abs(ceiling)))
         value = np.bincount(pricing.pair_of, weights=cost, minlength=len(pricing.pairs)) + constant
         lower = np.bincount(pricing.pair_of, weights=low, minlength=len(pricing.pairs)) + constant
         inexact = np.bincount(pricing.pair_of, weights=loose, minlength=len(pricing.pairs)) > 0
@@ -735,7 +845,7 @@ def _settle(pricing: Pricing, weights: np.ndarray, keep: np.ndarray, found: Patt
         redo = need[pricing.pair_of] & loose
         if not redo.any():
             return found
-        found = _search_some(problems, weights, keep, found, redo, True)
+        found = _search_some(problems, weights, keep, found, redo, True, ceiling=ceiling)
 
 
 def _entries_dot(structure: Structure, entries: tuple[list[int], list[float]], duals: np.ndarray
@@ -773,49 +883,75 @@ def _prepare_entries(structure: Structure, number: int) -> tuple[list[int], list
 def column_of(structure: Structure, pricing: Pricing, pair: int,
               parts: list[tuple[np.ndarray, np.ndarray]]) -> Column:
     """The master column of a pattern of `pricing.pairs[pair]`: per-period (items, counts)."""
-    fleet = structure.fleet
-    workload, variant = pricing.pairs[pair]
-    candidates: list[int] = []
-    periods: list[int] = []
-    counts: list[int] = []
-    entries: dict[int, float] = defaultdict(float)
-    cost = 0.0
-    for items, numbers in parts:
-        for item, count in zip(items.tolist(), numbers.tolist(), strict=True):
-            k, period = int(pricing.candidate[item]), int(pricing.period[item])
-            candidates.append(k)
-            periods.append(period)
-            counts.append(count)
-            cost += count * float(structure.solver_cost[k])
-            if fleet.committed[k]:
-                entries[int(structure.pool_rows[structure.pool_of[k], period])] += count
-            else:
-                for q, per in enumerate(structure.quota_usage[fleet.offer[k]].tolist()):
-                    if per:
-                        entries[int(structure.quota_rows[q, period])] += count * per
-            if structure.budget_row >= 0:
-                entries[structure.budget_row] += count * float(structure.true_cost[k])
-    if (workload, variant) in structure.prepare_rows:
-        entries[structure.prepare_rows[(workload, variant)][0]] += 1.0
-    order = sorted(zip(periods, candidates, counts, strict=True))
-    rows = sorted(entries)
-    return Column(workload, variant, tuple(c for _, c, _ in order), tuple(p for p, _, _ in order),
-                  tuple(n for _, _, n in order), cost, tuple(rows),
-                  tuple(entries[r] for r in rows))
+    items = [np.asarray(items, dtype=np.int64) for items, _ in parts]
+    return columns_of(structure, pricing, np.array([pair], dtype=np.int64),
+                      np.zeros(sum(len(i) for i in items), dtype=np.int64),
+                      np.concatenate(items) if items else np.zeros(0, dtype=np.int64),
+                      np.concatenate([np.asarray(c, dtype=np.int64) for _, c in parts])
+                      if parts else np.zeros(0, dtype=np.int64))[0]
 
 
 def columns_from(structure: Structure, pricing: Pricing, priced: Priced, pairs: np.ndarray
                  ) -> list[Column]:
     """The cheapest pattern of each of these pairs, as master columns."""
-    where = {int(j): i for i, j in enumerate(priced.patterns.subproblem.tolist())}
-    first = np.searchsorted(pricing.pair_of, pairs)
+    found = priced.patterns
+    periods = structure.fleet.periods
+    where = np.full(pricing.problems.count, -1, dtype=np.int64)
+    where[found.subproblem] = np.arange(len(found))
+    chosen = where[(pairs[:, None] * periods + np.arange(periods)).ravel()]
+    sizes = np.diff(found.start)[chosen]
+    at = ranges(found.start[chosen], sizes)
+    owner = np.repeat(np.repeat(np.arange(len(pairs)), periods), sizes)
+    return columns_of(structure, pricing, pairs, owner, found.items[at], found.counts[at])
+
+
+def columns_of(structure: Structure, pricing: Pricing, pairs: np.ndarray, owner: np.ndarray,
+               items: np.ndarray, counts: np.ndarray) -> list[Column]:
+    """The master columns of patterns of these pairs: instance `counts` of `items`, each of
+    the pattern `owner` says. Each entry in a coupling row adds up its instances' shares in
+    their order (as the formulation's rows would)."""
+    fleet = structure.fleet
+    k, period = pricing.candidate[items], pricing.period[items]
+    cost = np.bincount(owner, weights=counts * structure.solver_cost[k], minlength=len(pairs))
+    # the coupling entries: (pattern, row, value) of every instance, in the patterns' order
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    pooled = fleet.committed[k]
+    parts.append((owner[pooled], structure.pool_rows[structure.pool_of[k[pooled]], period[pooled]],
+                  counts[pooled].astype(float)))
+    usage = structure.quota_usage[fleet.offer[k]] * (~pooled)[:, None]  # [item, quota]
+    for quota in range(usage.shape[1]):
+        here = usage[:, quota] != 0
+        parts.append((owner[here], structure.quota_rows[quota, period[here]],
+                      counts[here] * usage[here, quota]))
+    if structure.budget_row >= 0:
+        parts.append((owner, np.full(len(owner), structure.budget_row),
+                      counts * structure.true_cost[k]))
+    links = pricing.pair_link[pairs]
+    linked = np.flatnonzero(links >= 0)
+    parts.append((linked, links[linked], np.ones(len(linked))))
+    rows_total = max(len(structure.rows.upper), 1)
+    key = np.concatenate([column * rows_total + row for column, row, _ in parts])
+    keys, group = np.unique(key, return_inverse=True)
+    value = np.bincount(group.ravel(), weights=np.concatenate([v for _, _, v in parts]),
+                        minlength=len(keys))  # in order within each entry, from 0
+    entry_column, entry_row = keys // rows_total, keys % rows_total
+    entry_start = np.searchsorted(entry_column, np.arange(len(pairs) + 1))
+    order = np.lexsort((k, period, owner))
+    item_start = np.searchsorted(owner[order], np.arange(len(pairs) + 1))
+    candidates, periods, numbers = (k[order].tolist(), period[order].tolist(),
+                                    counts[order].tolist())
+    rows, values, cost_list = entry_row.tolist(), value.tolist(), cost.tolist()
     result = []
-    for pair, start in zip(pairs.tolist(), first.tolist(), strict=True):
-        parts = []
-        for j in range(start, start + structure.fleet.periods):
-            parts.append(priced.patterns.of(where[j]))
-        result.append(column_of(structure, pricing, pair, parts))
+    for column, pair in enumerate(pairs.tolist()):
+        workload, variant = pricing.pairs[pair]
+        first, stop = int(item_start[column]), int(item_start[column + 1])
+        low, high = int(entry_start[column]), int(entry_start[column + 1])
+        result.append(Column(workload, variant, tuple(candidates[first:stop]),
+                             tuple(periods[first:stop]), tuple(numbers[first:stop]),
+                             cost_list[column], tuple(rows[low:high]), tuple(values[low:high])))
     return result
+
+
 @dataclass(frozen=True)
 class Reduction:
     """A plan found by decomposition: the instances of the candidates it uses, its cost and a
@@ -917,74 +1053,20 @@ def reduce_fleet(problem: Problem, catalog: Catalog, candidates: CandidateSet,
 
 def _decompose(structure: Structure, pricing: Pricing, options: SolveOptions, started: float,
                deadline: float, say: Callable[[str], None]) -> Reduction | None:
-    fleet = structure.fleet
     master = Master(structure)
     master.highs.setOptionValue("threads", int(options.threads))
-    duals = np.zeros(len(structure.rows.upper))
-    for number, fee in enumerate(structure.pool_fee.tolist()):  # first patterns pay pool fees
-        rows = structure.pool_rows[number]
-        duals[rows[rows >= 0]] = -fee
-    priced = price(structure, pricing, duals)
-    if not np.isfinite(priced.best).all():
+    priced = _first_columns(master, pricing)
+    if priced is None:
         return None  # some workload has no pattern at all
-    master.add_fixed()
-    pair_workload = np.array([i for i, _ in pricing.pairs], dtype=np.int64)
-    for column in columns_from(structure, pricing, priced, _cheapest_pairs(priced, pair_workload)):
-        master.add_pattern(column)
-    if structure.quota_rows.size:  # and patterns that keep off quotas where they can, so
-        # that the first master LP rarely needs its slack (whose price would set the duals)
-        dearest = float((fleet.fee + HOURS_PER_MONTH * fleet.hourly).max(initial=0.0))
-        avoiding = duals.copy()
-        avoiding[structure.quota_rows.ravel()] = -dearest
-        shy = price(structure, pricing, avoiding)
-        for column in columns_from(structure, pricing, shy, _cheapest_pairs(shy, pair_workload)):
-            master.add_pattern(column)
-    best_bound = -math.inf
-    rounds = 0
-    final = priced
-    exact = False  # heuristic pricing of the hardest subproblems until nothing prices out
-    last_objective = math.inf
-    while rounds < MAX_ROUNDS and time.perf_counter() < deadline:
-        rounds += 1
-        clock = time.perf_counter()
-        objective, duals, convexity, _ = master.solve_lp()
-        lp_seconds = time.perf_counter() - clock
-        clock = time.perf_counter()
-        # price at duals between the best bound's and the LP's (Wentges smoothing: fewer
-        # rounds of oscillating duals); if nothing prices out at the LP's duals, price there
-        smoothed = rounds > 1 and SMOOTHING > 0
-        for at in ((SMOOTHING * final.duals + (1 - SMOOTHING) * duals, duals) if smoothed
-                   else (duals,)):
-            priced = price(structure, pricing, at, priced, exact)
-            if priced.bound > best_bound:
-                best_bound, final = priced.bound, priced
-            reduced = _lp_reduced(structure, pricing, priced, duals) - convexity[pair_workload]
-            tolerance = 1e-9 * np.maximum(1.0, np.abs(convexity[pair_workload]))
-            pricing_out = reduced < -tolerance
-            if pricing_out.any():
-                break
-        # the most negative pair of each workload only: more would swell the master LP
-        order = np.lexsort((reduced, pair_workload))
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = pair_workload[order][1:] != pair_workload[order][:-1]
-        improving = np.sort(order[first & pricing_out[order]])
-        say(f"  round {rounds}: master LP {objective:,.2f}, bound {best_bound:,.2f}, "
-            f"{len(improving)} patterns price out (LP {lp_seconds:.2f} s, pricing "
-            f"{time.perf_counter() - clock:.2f} s{', exact' if exact else ''})")
-        added = sum(master.add_pattern(column)
-                    for column in columns_from(structure, pricing, priced, improving))
-        stop, exact = next_round(objective, best_bound, last_objective, rounds, bool(added),
-                                 exact, options.relative_gap)
-        last_objective = objective
-        if stop:
-            break
-    clock = time.perf_counter()
-    incumbent = _master_mip(master, pricing, deadline, options, say, bound=best_bound)
+    final, bound, rounds, incumbent = _generate(master, pricing, priced, options, deadline, say)
     if incumbent is None:
-        return None
+        clock = time.perf_counter()
+        incumbent = _master_mip(master, pricing, deadline, options, say, bound=bound)
+        if incumbent is None:
+            return None
+        say(f"  master MIP {time.perf_counter() - clock:.2f} s")
     upper, chosen, _ = incumbent
-    say(f"  master MIP {time.perf_counter() - clock:.2f} s")
-    bound = best_bound  # the MIP's own bound covers only the patterns generated
+    # the MIP's own bound covers only the patterns generated
     say(f"  {len(master.columns)} patterns: plan {upper:,.2f}, bound {bound:,.2f}")
     # Every plan cheaper than `upper` uses patterns within upper - L of each workload's
     # cheapest (at the bound's duals). Add those within a slack, re-solve; once the slack
@@ -1007,8 +1089,98 @@ def _decompose(structure: Structure, pricing: Pricing, options: SolveOptions, st
             say(f"  proven: plan {upper:,.2f}, bound {bound:,.2f}")
             break
         slack = upper - final.bound
-    return Reduction.of(fleet, chosen, upper, bound, time.perf_counter() - started, rounds,
-                        len(master.columns))
+    return Reduction.of(structure.fleet, chosen, upper, bound, time.perf_counter() - started,
+                        rounds, len(master.columns))
+
+
+def _first_columns(master: Master, pricing: Pricing) -> Priced | None:
+    """The master's fixed columns and first patterns: each workload's cheapest at pool prices
+    paid in full and, with quotas, the cheapest one-item patterns at prices that keep off
+    quotas (so that the first master LP rarely needs its slack, whose price would set the
+    duals). The first pricing, None when some workload has no pattern at all."""
+    structure = master.structure
+    fleet = structure.fleet
+    duals = np.zeros(len(structure.rows.upper))
+    for number, fee in enumerate(structure.pool_fee.tolist()):
+        rows = structure.pool_rows[number]
+        duals[rows[rows >= 0]] = -fee
+    priced = cheapest_patterns(structure, pricing, duals)
+    if not np.isfinite(priced.best).all():
+        return None
+    master.add_fixed(link_slack=False)
+    pair_workload = pricing.pair_workload
+    master.add_patterns(columns_from(structure, pricing, priced,
+                                     _cheapest_pairs(priced, pair_workload)))
+    if structure.quota_rows.size:
+        dearest = float((fleet.fee + HOURS_PER_MONTH * fleet.hourly).max(initial=0.0))
+        avoiding = duals.copy()
+        avoiding[structure.quota_rows.ravel()] = -dearest
+        shy = one_item_patterns(structure, pricing, avoiding)
+        master.add_patterns(columns_from(structure, pricing, shy,
+                                         _cheapest_pairs(shy, pair_workload)))
+    return priced
+
+
+def _generate(master: Master, pricing: Pricing, priced: Priced, options: SolveOptions,
+              deadline: float, say: Callable[[str], None]
+              ) -> tuple[Priced, float, int, tuple[float, list[Column], float | None] | None]:
+    """Column generation from the first pricing until no pattern prices out, the bound is
+    close enough (`next_round`), or a plan repaired from the LP is within the requested gap
+    of the bound (tried once the LP is within `TRY_SHARE` of the gap of it): the round with
+    the best Lagrangian bound, that bound, the rounds run, and that plan (None if none)."""
+    structure = master.structure
+    pair_workload = pricing.pair_workload
+    best_bound = -math.inf
+    tried = -math.inf
+    rounds = 0
+    final = priced
+    exact = False  # heuristic pricing of the hardest subproblems until nothing prices out
+    last_objective = math.inf
+    while rounds < MAX_ROUNDS and time.perf_counter() < deadline:
+        rounds += 1
+        clock = time.perf_counter()
+        objective, duals, convexity, _ = master.solve_lp()
+        lp_seconds = time.perf_counter() - clock
+        clock = time.perf_counter()
+        # price at duals between the best bound's and the LP's (Wentges smoothing: fewer
+        # rounds of oscillating duals); if nothing prices out at the LP's duals, price there
+        smoothed = rounds > 1 and SMOOTHING > 0
+        for at in ((SMOOTHING * final.duals + (1 - SMOOTHING) * duals, duals) if smoothed
+                   else (duals,)):
+            ceiling = convexity[pair_workload] + CEILING_MARGIN * np.maximum(
+                1.0, np.abs(convexity[pair_workload])) if at is duals else None
+            priced = price(structure, pricing, at, priced, exact, ceiling)
+            if priced.bound > best_bound:
+                best_bound, final = priced.bound, priced
+            reduced = _lp_reduced(structure, pricing, priced, duals) - convexity[pair_workload]
+            tolerance = 1e-9 * np.maximum(1.0, np.abs(convexity[pair_workload]))
+            pricing_out = reduced < -tolerance
+            if pricing_out.any():
+                break
+        # the most negative pair of each workload only: more would swell the master LP
+        order = np.lexsort((reduced, pair_workload))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = pair_workload[order][1:] != pair_workload[order][:-1]
+        improving = np.sort(order[first & pricing_out[order]])
+        say(f"  round {rounds}: master LP {objective:,.2f}, bound {best_bound:,.2f}, "
+            f"{len(improving)} patterns price out (LP {lp_seconds:.2f} s, pricing "
+            f"{time.perf_counter() - clock:.2f} s{', exact' if exact else ''})")
+        added = master.add_patterns(columns_from(structure, pricing, priced, improving))
+        stop, exact = next_round(objective, best_bound, last_objective, rounds, bool(added),
+                                 exact, options.relative_gap)
+        last_objective = objective
+        if stop:
+            break
+        if objective - best_bound <= TRY_SHARE * options.relative_gap * abs(objective) \
+                and best_bound > tried:  # perhaps a plan within the gap already
+            tried = best_bound
+            _, share, lp_reduced = _master_lp(master)
+            repaired = _repair(master, pricing, share, lp_reduced, deadline, options, say,
+                               best_bound)
+            if repaired is not None \
+                    and repaired[0] - best_bound <= options.relative_gap * abs(repaired[0]):
+                return final, best_bound, rounds, repaired
+    return final, best_bound, rounds, None
 
 
 def _cheapest_pairs(priced: Priced, pair_workload: np.ndarray) -> np.ndarray:
@@ -1024,16 +1196,50 @@ def _master_mip(master: Master, pricing: Pricing, deadline: float, options: Solv
                 say: Callable[[str], None], upper: float = math.inf, bound: float = -math.inf
                 ) -> tuple[float, list[Column], float | None] | None:
     """An integer plan from the master: (cost, chosen columns, proven bound over what it
-    searched). First a repair: the master LP splits at most as many workloads as there are
-    binding coupling rows; the others keep their pattern and the split ones are planned afresh
-    over all their candidates (`_compact_mip`). Then, unless that is within the gap of
-    `bound`, the MIP over every pattern whose LP reduced cost is within (that plan - LP): no
-    other pattern can be in a cheaper plan."""
-    highs = master.highs
+    searched). First a repair (`_repair`). Then, unless that is within the gap of `bound`,
+    the MIP over every pattern whose LP reduced cost is within (that plan - LP): no other
+    pattern can be in a cheaper plan."""
+    objective, values, reduced = _master_lp(master)
+    best = _repair(master, pricing, values, reduced, deadline, options, say, bound)
+    if best is not None:
+        upper = min(upper, best[0])
+    if math.isfinite(upper) and upper - bound > options.relative_gap * abs(upper):
+        room = upper - objective
+        hopeful = np.flatnonzero(reduced <= room + 1e-9 * max(1.0, abs(upper)))
+        if best is not None:  # the repaired plan's own patterns
+            hopeful = np.union1d(hopeful, np.array([master.position(c) for c in best[1]],
+                                                   dtype=np.int64))
+        clock = time.perf_counter()
+        found = _pattern_mip(master, hopeful, deadline, options, _target(bound, options),
+                             best[1] if best is not None else None)
+        say(f"  MIP over {len(hopeful)} patterns: "
+            f"{'no plan' if found is None else f'{found[0]:,.2f}'} "
+            f"({time.perf_counter() - clock:.2f} s)")
+        if found is not None and (best is None or found[0] <= best[0]):
+            best = found
+    return best
+
+
+def _master_lp(master: Master) -> tuple[float, np.ndarray, np.ndarray]:
+    """The master LP solved: its cost, and its pattern columns' values and reduced costs."""
     objective, _, _, values = master.solve_lp()
-    reduced = np.array(highs.getSolution().col_dual, dtype=float)[master.fixed_columns:]
+    reduced = np.array(master.highs.getSolution().col_dual, dtype=float)
+    return objective, values[master.fixed_columns:], reduced[master.fixed_columns:]
+
+
+def _target(bound: float, options: SolveOptions) -> float:
+    """A plan's cost within the requested gap of `bound`: MIPs may stop there."""
+    return bound + options.relative_gap * abs(bound) * (1 - 1e-6)
+
+
+def _repair(master: Master, pricing: Pricing, share: np.ndarray, reduced: np.ndarray,
+            deadline: float, options: SolveOptions, say: Callable[[str], None], bound: float
+            ) -> tuple[float, list[Column], float | None] | None:
+    """A plan from the master LP's solution (`share` of each pattern column): the LP splits
+    at most as many workloads as there are binding coupling rows; the others keep their
+    pattern and the split ones are planned afresh over all their candidates (`_compact_mip`).
+    Its patterns join the master."""
     owner = np.array([c.workload for c in master.columns], dtype=np.int64)
-    share = values[master.fixed_columns:]
     chosen = share >= 1 - 1e-7
     whole = np.zeros(master.workloads, dtype=bool)
     whole[owner[chosen]] = True
@@ -1044,30 +1250,13 @@ def _master_mip(master: Master, pricing: Pricing, deadline: float, options: Solv
     nearest[~whole] = np.inf
     whole[np.argsort(nearest)[:REPAIR_EXTRA]] = False
     fixed = [master.columns[position] for position in np.flatnonzero(chosen & whole[owner])]
-    target = bound + options.relative_gap * abs(bound) * (1 - 1e-6)  # good enough: stop there
     clock = time.perf_counter()
     best = _compact_mip(master.structure, pricing, fixed, np.flatnonzero(~whole), deadline,
-                        options, target)
+                        options, _target(bound, options))
     say(f"  repair of {int((~whole).sum())} workloads: "
         f"{'no plan' if best is None else f'{best[0]:,.2f}'} ({time.perf_counter() - clock:.2f} s)")
     if best is not None:
-        upper = min(upper, best[0])
-        for column in best[1]:
-            master.add_pattern(column)
-    if math.isfinite(upper) and upper - bound > options.relative_gap * abs(upper):
-        room = upper - objective
-        hopeful = np.flatnonzero(reduced <= room + 1e-9 * max(1.0, abs(upper)))
-        if best is not None:  # the repaired plan's own patterns
-            hopeful = np.union1d(hopeful, np.array([master.position(c) for c in best[1]],
-                                                   dtype=np.int64))
-        clock = time.perf_counter()
-        found = _pattern_mip(master, hopeful, deadline, options, target,
-                             best[1] if best is not None else None)
-        say(f"  MIP over {len(hopeful)} patterns: "
-            f"{'no plan' if found is None else f'{found[0]:,.2f}'} "
-            f"({time.perf_counter() - clock:.2f} s)")
-        if found is not None and (best is None or found[0] <= best[0]):
-            best = found
+        master.add_patterns(best[1])
     return best
 
 
@@ -1334,13 +1523,18 @@ class _SparseModel:
 def _complete(structure: Structure, pricing: Pricing, priced: Priced, slack: float,
               master: Master, deadline: float) -> int | None:
     """Add every pattern within `slack` of its workload's cheapest at the bound's duals: then
-    the master MIP's optimum is the problem's. None when there would be too many."""
+    the master MIP's optimum is the problem's. None when there would be too many. Lower
+    bounds stand in for the optima pricing only bounded: that only lists more."""
     fleet = structure.fleet
-    pair_workload = np.array([i for i, _ in pricing.pairs], dtype=np.int64)
-    pair_slack = priced.value - priced.best[pair_workload]  # variant's own excess
-    room = slack - pair_slack  # what the periods may add, per pair
+    pair_workload = pricing.pair_workload
+    # lower bounds, not the patterns found: pricing only bounds some optima (`price`)
     per_sub = np.full(pricing.problems.count, np.inf)
-    per_sub[priced.patterns.subproblem] = priced.patterns.cost
+    per_sub[priced.patterns.subproblem] = priced.patterns.lower()
+    pair_lower = np.bincount(pricing.pair_of, weights=per_sub,
+                             minlength=len(pricing.pairs)) + priced.constant
+    least = np.full(len(fleet.workloads), np.inf)
+    np.minimum.at(least, pair_workload, pair_lower)
+    room = slack - (pair_lower - least[pair_workload])  # what the periods may add, per pair
     room_here = room[pricing.pair_of]
     usable = np.isfinite(per_sub) & np.isfinite(room_here) & (room_here >= -1e-9)
     threshold = np.where(usable, np.where(usable, per_sub, 0.0) + np.where(usable, room_here, 0.0)
@@ -1354,7 +1548,7 @@ def _complete(structure: Structure, pricing: Pricing, priced: Priced, slack: flo
     for position, (j, cost) in enumerate(zip(found.subproblem.tolist(), found.cost.tolist(),
                                              strict=True)):
         by_sub[j].append((cost - per_sub[j], position))
-    added = 0
+    columns = []
     for pair in np.flatnonzero(room >= -1e-9).tolist():
         subs = range(pair * fleet.periods, (pair + 1) * fleet.periods)
         combinations: list[tuple[float, list[int]]] = [(0.0, [])]
@@ -1365,10 +1559,8 @@ def _complete(structure: Structure, pricing: Pricing, priced: Priced, slack: flo
                             if spent + extra <= room[pair] + 1e-9 * max(1.0, slack)]
             if len(combinations) > MAX_COMBINATIONS:
                 return None
-        for _, positions in combinations:
-            parts = [found.of(position) for position in positions]
-            if master.add_pattern(column_of(structure, pricing, pair, parts)):
-                added += 1
-    return added
+        columns += [column_of(structure, pricing, pair, [found.of(position) for position in positions])
+                    for _, positions in combinations]
+    return master.add_patterns(columns)
 
 

@@ -19,7 +19,9 @@ weights, adding instances never helps any row of the MIP a pattern is judged by.
 
 Mode "all" lists every such pattern within the threshold, so a pattern that is cheapest for
 some other weights, or part of a better plan under coupled limits, is not missed (see
-`planner.decompose`).
+`planner.decompose`). Mode "best" may be given a ceiling per subproblem: above it only a lower
+bound is wanted (the search stops there), which is what column generation needs of a variant
+that cannot price out.
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ def search(problems: Subproblems, weight: np.ndarray, mode: str,
            threshold: np.ndarray | None = None, incumbent: Patterns | None = None,
            exact: bool = True, keep: np.ndarray | None = None,
            floor: np.ndarray | None = None, deadline: float | None = None,
-           budget: int = TOTAL_BUDGET) -> Patterns:
+           budget: int = TOTAL_BUDGET, ceiling: np.ndarray | None = None) -> Patterns:
     """mode "best": one cheapest pattern per subproblem that has one. `incumbent` patterns
     (optional, at most one per subproblem, e.g. an earlier round's) bound each optimum from
     above. Without `exact`, a subproblem with too many partial patterns keeps the best pattern
@@ -112,7 +114,10 @@ def search(problems: Subproblems, weight: np.ndarray, mode: str,
     `Patterns.incomplete`). `keep` (mode "best"): the items `undominated_items` keeps, when
     known; `floor`: known lower bounds on the optima (mode "best"); `deadline`
     (`time.monotonic()`, mode "all"): past it, what is left is incomplete; `budget` (mode
-    "all"): partial patterns it may process in all, likewise."""
+    "all"): partial patterns it may process in all, likewise; `ceiling` (mode "best"): no
+    need to know an optimum above it: a subproblem with an incumbent and no pattern within
+    its ceiling keeps the incumbent, with the ceiling as its bound (a much smaller search
+    when the ceiling is below the incumbent)."""
     if mode not in ("best", "all"):
         raise ValueError(f"unknown mode {mode}")
     weight = np.maximum(weight, 0.0)
@@ -125,6 +130,10 @@ def search(problems: Subproblems, weight: np.ndarray, mode: str,
     if incumbent is not None and len(incumbent):
         incumbent = replace(incumbent, cost=priced_costs(incumbent, weight), bound=None)
         known[incumbent.subproblem] = incumbent.cost
+    capped = np.zeros(n, dtype=bool)
+    if ceiling is not None:  # only where there is an incumbent to fall back on
+        capped = np.isfinite(known) & (ceiling < np.minimum(limit, known))
+        limit = np.where(capped, ceiling, limit)
     if keep is None:
         keep = undominated_items(problems, weight)
     if keep.all():
@@ -133,11 +142,17 @@ def search(problems: Subproblems, weight: np.ndarray, mode: str,
         reduced, original = _without(problems, keep)  # without the dominated items
         found, unsettled, root = _best(reduced, weight[original], limit, known, exact, floor)
         found = replace(found, items=original[found.items])
+    parts = [found]
+    capped[found.subproblem] = False
+    capped[unsettled] = False
+    if capped.any() and incumbent is not None:  # none within the ceiling: the incumbent
+        mine = select(incumbent, capped[incumbent.subproblem])
+        at = mine.subproblem
+        parts.append(replace(mine, bound=np.minimum(np.maximum(root[at], limit[at]), mine.cost)))
     if not len(unsettled):
-        return found
+        return _concatenate(parts) if len(parts) > 1 else found
     fallback = np.zeros(n, dtype=bool)
     fallback[unsettled] = True
-    parts = [found]
     if incumbent is not None and len(incumbent):  # the incumbent, bounded by the root
         known_here = select(incumbent, fallback[incumbent.subproblem])
         parts.append(replace(known_here, bound=np.minimum(root[known_here.subproblem],
@@ -265,22 +280,25 @@ def restrict(problems: Subproblems, chosen: np.ndarray) -> tuple[Subproblems, np
     """The `chosen` subproblems (ascending) on their own, and each of their items' original
     number."""
     sizes = np.diff(problems.start)[chosen]
-    first = problems.start[chosen]
-    original = np.repeat(first, sizes) + np.arange(int(sizes.sum())) - np.repeat(
-        np.cumsum(sizes) - sizes, sizes)
+    original = ranges(problems.start[chosen], sizes)
     start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     return Subproblems(start, problems.demand[chosen], problems.replicas[chosen],
                        problems.item_demand[original], problems.item_replicas[original],
                        problems.item_spot[original], problems.upper[original]), original
 
 
+def ranges(first: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """first[0], first[0] + 1, ..., first[0] + sizes[0] - 1, first[1], ...: the positions of
+    these runs, one after the other."""
+    return np.repeat(first, sizes) + np.arange(int(sizes.sum())) - np.repeat(
+        np.cumsum(sizes) - sizes, sizes)
+
+
 def select(patterns: Patterns, keep: np.ndarray) -> Patterns:
     """The patterns i with keep[i]."""
     chosen = np.flatnonzero(keep)
     sizes = np.diff(patterns.start)[chosen]
-    first = patterns.start[chosen]
-    at = np.repeat(first, sizes) + np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes,
-                                                                          sizes)
+    at = ranges(patterns.start[chosen], sizes)
     return Patterns(patterns.subproblem[chosen], patterns.cost[chosen],
                     np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64), patterns.items[at],
                     patterns.counts[at], np.zeros(0, dtype=np.int64),
@@ -359,23 +377,24 @@ class _Prepared:
         # the spot row, priced into the demand rate at a multiplier per subproblem
         # (Lagrangian): without it the bound lets cheap spot cover all demand, which the share
         # forbids
-        multiplier = _spot_multiplier(problems, owner, unit_weight, demand_unit, spot_unit)
+        multiplier = _spot_multiplier(problems, unit_weight, demand_unit, spot_unit)
         priced = unit_weight + multiplier[owner] * spot_unit  # >= 0 by the multiplier's choice
         rates_priced = np.where(demand_unit > 0, priced / np.maximum(demand_unit, 1e-300), np.inf)
         rates_spot = np.where(spot_unit < 0, unit_weight / np.maximum(-spot_unit, 1e-300), np.inf)
         start = problems.start
+        near = _by_distance(start)
         self.ahead = _Ahead(
             multiplier=multiplier,
-            priced_rate=_suffix(rates_priced, start, np.minimum, np.inf),
-            spot_rate=_suffix(rates_spot, start, np.minimum, np.inf),
-            demand_rate=_suffix(rates_d, start, np.minimum, np.inf),
-            replica_rate=_suffix(rates_r, start, np.minimum, np.inf),
-            demand_left=_suffix(demand_unit * upper, start, np.add, 0.0),
-            replicas_left=_suffix(replica_unit * upper, start, np.add, 0.0),
-            spot_relief=_suffix(np.maximum(-spot_unit, 0.0) * upper, start, np.add, 0.0),
-            largest_demand=_suffix(demand_unit, start, np.maximum, 0.0),
-            largest_replicas=_suffix(replica_unit, start, np.maximum, 0.0),
-            cheapest=_suffix(unit_weight, start, np.minimum, np.inf))
+            priced_rate=_suffix(rates_priced, near, np.minimum, np.inf),
+            spot_rate=_suffix(rates_spot, near, np.minimum, np.inf),
+            demand_rate=_suffix(rates_d, near, np.minimum, np.inf),
+            replica_rate=_suffix(rates_r, near, np.minimum, np.inf),
+            demand_left=_suffix(demand_unit * upper, near, np.add, 0.0),
+            replicas_left=_suffix(replica_unit * upper, near, np.add, 0.0),
+            spot_relief=_suffix(np.maximum(-spot_unit, 0.0) * upper, near, np.add, 0.0),
+            largest_demand=_suffix(demand_unit, near, np.maximum, 0.0),
+            largest_replicas=_suffix(replica_unit, near, np.maximum, 0.0),
+            cheapest=_suffix(unit_weight, near, np.minimum, np.inf))
         self.end = len(unit_weight)  # the extra suffix entry: nothing left
         subs = np.arange(problems.count)
         first = np.where(self.sizes > 0, start[:-1], self.end)
@@ -435,21 +454,23 @@ class _Prepared:
                 most = np.floor((limit[sub] * (1 + 1e-12) + 1e-9 - self.floor_cost[sub])
                                 / reduced + 1e-9)
             high = np.where(reduced > 1e-12 * np.maximum(1.0, np.abs(limit[sub])),
-                            np.minimum(high, np.nan_to_num(most, nan=-1.0, posinf=2**40,
-                                                           neginf=-1.0)), high).astype(np.int64)
+                            np.minimum(high, _finite(most, nan=-1.0, posinf=2**40, neginf=-1.0)),
+                            high).astype(np.int64)
             if mode == "best":  # a free instance that is not spot: as many as could matter
                 free = (unit_weight[item] <= 0) & (spot_unit[item] <= 0)
                 low = np.where(free, high, low)
             copies = np.maximum(high - low + 1, 0)
-            per_sub = np.bincount(sub, weights=copies, minlength=n)
+            # states stay in subproblem order: per subproblem, its run of states
+            first = np.flatnonzero(np.diff(sub, prepend=-1))
+            per_sub = np.add.reduceat(copies, first)
             over = per_sub > STATE_BUDGET[mode]
             processed += int(copies.sum())
             if mode == "all" and (processed > budget
                                   or (deadline is not None and time.monotonic() > deadline)):
                 over |= per_sub > 0  # out of time or memory: the rest is incomplete
             if over.any():  # hand these over, drop their states
-                given_up[over] = True
-                copies = np.where(over[sub], 0, copies)
+                given_up[sub[first[over]]] = True
+                copies = np.where(np.repeat(over, np.diff(np.append(first, len(sub)))), 0, copies)
             parent = np.repeat(np.arange(len(sub)), copies)
             x = np.repeat(low, copies) + np.arange(len(parent)) - np.repeat(np.cumsum(copies) - copies,
                                                                             copies)
@@ -551,6 +572,17 @@ class _Ahead:
     """Least weight of one instance."""
 
 
+_LARGEST = float(np.finfo(float).max)
+
+
+def _finite(values: np.ndarray, nan: float, posinf: float = _LARGEST,
+            neginf: float = -_LARGEST) -> np.ndarray:
+    """`np.nan_to_num` (the same values) without its overhead: it runs at every level."""
+    values = np.where(np.isnan(values), nan, values)
+    values = np.where(values == np.inf, posinf, values)
+    return np.where(values == -np.inf, neginf, values)
+
+
 def _completion(after: np.ndarray, sub: np.ndarray, need_demand: np.ndarray,
                 need_replicas: np.ndarray, spot: np.ndarray, ahead: _Ahead) -> np.ndarray:
     """A lower bound on what finishing a pattern with the items from `after` on costs: the
@@ -559,51 +591,67 @@ def _completion(after: np.ndarray, sub: np.ndarray, need_demand: np.ndarray,
     at the best rate of lowering it, and at least as many instances as the largest item
     needs, each at the least weight."""
     with np.errstate(invalid="ignore", divide="ignore"):  # 0 x inf where nothing is needed
-        by_rate = np.maximum.reduce([
-            np.where(need_demand > FEASIBILITY,
-                     ahead.multiplier[sub] * spot + need_demand * ahead.priced_rate[after], 0.0),
-            np.where(need_demand > FEASIBILITY, need_demand * ahead.demand_rate[after], 0.0),
-            np.where(need_replicas > 0, need_replicas * ahead.replica_rate[after], 0.0),
-            np.where(spot > FEASIBILITY, spot * ahead.spot_rate[after], 0.0)])
+        demanded = need_demand > FEASIBILITY
+        by_rate = np.maximum(
+            np.maximum(np.where(demanded, ahead.multiplier[sub] * spot
+                                + need_demand * ahead.priced_rate[after], 0.0),
+                       np.where(demanded, need_demand * ahead.demand_rate[after], 0.0)),
+            np.maximum(np.where(need_replicas > 0, need_replicas * ahead.replica_rate[after], 0.0),
+                       np.where(spot > FEASIBILITY, spot * ahead.spot_rate[after], 0.0)))
         instances = np.maximum(
-            np.where(need_demand > FEASIBILITY,
-                     np.ceil(need_demand / ahead.largest_demand[after] - 1e-9), 0.0),
+            np.where(demanded, np.ceil(need_demand / ahead.largest_demand[after] - 1e-9), 0.0),
             np.where(need_replicas > 0, np.ceil(need_replicas / ahead.largest_replicas[after]),
                      0.0))
         by_count = np.where(instances > 0, instances * ahead.cheapest[after], 0.0)
-    return np.nan_to_num(np.maximum(by_rate, by_count), nan=np.inf)
+    return _finite(np.maximum(by_rate, by_count), nan=np.inf)
 
 
-def _spot_multiplier(problems: Subproblems, owner: np.ndarray, weight: np.ndarray,
-                     demand: np.ndarray, spot: np.ndarray, steps: int = 40) -> np.ndarray:
+def _spot_multiplier(problems: Subproblems, weight: np.ndarray, demand: np.ndarray,
+                     spot: np.ndarray, steps: int = 40) -> np.ndarray:
     """Per subproblem, the multiplier u in [0, u_max] that maximises the least priced rate
     min_k (w_k + u s_k) / d_k (a concave function: golden-section search), where u_max keeps
-    every priced weight w_k + u s_k >= 0."""
+    every priced weight w_k + u s_k >= 0 (0 without spot items: only those subproblems are
+    searched)."""
     n = problems.count
     with np.errstate(divide="ignore", invalid="ignore"):
         caps = np.where(spot < 0, weight / -spot, np.inf)
-    most = np.full(n, np.inf)
-    np.minimum.at(most, owner, caps)
-    has_spot = np.zeros(n, dtype=bool)
-    np.logical_or.at(has_spot, owner, spot > 0)
+    most = _per_subproblem(caps, problems.start, np.minimum, np.inf)
+    has_spot = _per_subproblem((spot > 0).astype(float), problems.start, np.maximum, 0.0) > 0
     most = np.where(has_spot & np.isfinite(most), most, 0.0)
+    searched = np.flatnonzero(most > 0)
+    sizes = np.diff(problems.start)[searched]
+    items = ranges(problems.start[searched], sizes)
+    start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    owner = np.repeat(np.arange(len(searched)), sizes)
+    weight, demand, spot = weight[items], demand[items], spot[items]
     useful = demand > 0
+    per_demand = np.where(useful, demand, 1.0)
 
     def least_rate(u: np.ndarray) -> np.ndarray:
-        rate = np.where(useful, (weight + u[owner] * spot) / np.where(useful, demand, 1.0), np.inf)
-        result = np.full(n, np.inf)
-        np.minimum.at(result, owner, rate)
-        return result
+        rate = np.where(useful, (weight + u[owner] * spot) / per_demand, np.inf)
+        return _per_subproblem(rate, start, np.minimum, np.inf)
 
-    low, high = np.zeros(n), most.copy()
+    low, high = np.zeros(len(searched)), most[searched]
     golden = (np.sqrt(5) - 1) / 2
-    for _ in range(steps if has_spot.any() else 0):
+    for _ in range(steps if len(searched) else 0):
         a = high - golden * (high - low)
         b = low + golden * (high - low)
         fa, fb = least_rate(a), least_rate(b)
         low = np.where(fa < fb, a, low)
         high = np.where(fa < fb, high, b)
-    return np.minimum(low, most)
+    multiplier = np.zeros(n)
+    multiplier[searched] = np.minimum(low, most[searched])
+    return multiplier
+
+
+def _per_subproblem(values: np.ndarray, start: np.ndarray, combine: np.ufunc, empty: float
+                    ) -> np.ndarray:
+    """Per subproblem: `combine` over its items' values (`empty` when it has none)."""
+    result = np.full(len(start) - 1, empty, dtype=float)
+    nonempty = np.flatnonzero(np.diff(start) > 0)
+    if len(nonempty):
+        result[nonempty] = combine.reduceat(values, start[nonempty])
+    return result
 
 
 def _counts(item: np.ndarray, after: np.ndarray, sub: np.ndarray, cost: np.ndarray,
@@ -651,14 +699,14 @@ def _counts(item: np.ndarray, after: np.ndarray, sub: np.ndarray, cost: np.ndarr
                 & (base + step * need / np.where(unit > 0, unit, 1.0) > room)
         high = np.minimum(high, np.where(w > 0, room / w, np.inf))
         # beyond what finishing needs is a superset of a pattern
-        enough = np.maximum.reduce([
-            np.where(d > 0, np.ceil((need_d - FEASIBILITY) / d - 1e-9), 0.0),
-            np.where(r > 0, np.ceil(need_r / r), 0.0),
-            np.where(s < 0, np.ceil((spot - FEASIBILITY) / -s - 1e-9), 0.0)])
+        enough = np.maximum(
+            np.maximum(np.where(d > 0, np.ceil((need_d - FEASIBILITY) / d - 1e-9), 0.0),
+                       np.where(r > 0, np.ceil(need_r / r), 0.0)),
+            np.where(s < 0, np.ceil((spot - FEASIBILITY) / -s - 1e-9), 0.0))
         high = np.minimum(high, np.maximum(enough, 0.0))
     slack = 1e-7 * (1 + np.abs(low))
-    low = np.ceil(np.nan_to_num(low, nan=0.0, posinf=np.inf) - slack)
-    high = np.floor(np.nan_to_num(high, nan=np.inf) + 1e-7 * (1 + np.abs(np.nan_to_num(high))))
+    low = np.ceil(_finite(low, nan=0.0, posinf=np.inf) - slack)
+    high = np.floor(_finite(high, nan=np.inf) + 1e-7 * (1 + np.abs(_finite(high, nan=0.0))))
     low = np.maximum(low, 0.0)
     empty |= ~np.isfinite(low)
     high = np.where(empty, -1.0, np.minimum(high, upper[item]))
@@ -685,12 +733,11 @@ def single_item_patterns(problems: Subproblems, weight: np.ndarray) -> tuple[np.
     ok = (count <= problems.upper) & (problems.item_spot <= FEASIBILITY) & np.isfinite(count)
     ok &= count * problems.item_demand >= need - FEASIBILITY
     cost = np.where(ok, count * weight, np.inf)
-    order = np.lexsort((cost, owner))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = owner[order][1:] != owner[order][:-1]
-    winners = order[first & np.isfinite(cost[order])]
-    best = np.full(problems.count, np.inf)
-    best[owner[winners]] = cost[winners]
+    best = _per_subproblem(cost, problems.start, np.minimum, np.inf)
+    cheapest = np.flatnonzero(np.isfinite(cost) & (cost == best[owner]))
+    first = np.ones(len(cheapest), dtype=bool)  # ties: the first item
+    first[1:] = owner[cheapest][1:] != owner[cheapest][:-1]
+    winners = cheapest[first]
     return best, Patterns(owner[winners], cost[winners], np.arange(len(winners) + 1),
                           winners, np.where(ok[winners], count[winners], 0).astype(np.int64))
 
@@ -715,15 +762,23 @@ def _owner_of(states: np.ndarray, parents: np.ndarray, items: np.ndarray,
     return owner[items[states]]
 
 
-def _suffix(values: np.ndarray, start: np.ndarray, combine: np.ufunc, empty: float) -> np.ndarray:
-    """Per position p: `combine` of values[p:end of p's subproblem]; one extra entry, `empty`,
-    at the end (what nothing gives). Subproblems are short: one pass per distance to the end."""
-    result = values.astype(float).copy()
+def _by_distance(start: np.ndarray) -> list[np.ndarray]:
+    """Item positions by their distance to their subproblem's last item: 1, 2, ... (what
+    `_suffix` combines, nearest first)."""
     sizes = np.diff(start)
     owner = np.repeat(np.arange(len(sizes)), sizes)
-    to_end = start[1:][owner] - 1 - np.arange(len(values))
-    for distance in range(1, int(sizes.max(initial=0))):
-        at = np.flatnonzero(to_end == distance)
+    to_end = start[1:][owner] - 1 - np.arange(len(owner))
+    order = np.argsort(to_end, kind="stable")
+    return np.split(order, np.cumsum(np.bincount(to_end))[:-1])[1:] if len(order) else []
+
+
+def _suffix(values: np.ndarray, distances: list[np.ndarray], combine: np.ufunc, empty: float
+            ) -> np.ndarray:
+    """Per position p: `combine` of values[p:end of p's subproblem]; one extra entry, `empty`,
+    at the end (what nothing gives). Subproblems are short: one pass per distance to the end
+    (`_by_distance`)."""
+    result = values.astype(float)  # a copy
+    for at in distances:
         result[at] = combine(result[at], result[at + 1])
     return np.append(result, empty)
 

@@ -184,6 +184,78 @@ def test_decomposition_matches_the_full_mip_on_a_generated_fleet() -> None:
     assert reduction.objective <= full.objective * (1 + 1e-4) + 1e-6
 
 
+@pytest.mark.parametrize("seed", [0, 4])
+def test_decomposition_stops_at_a_plan_within_the_gap(seed: int) -> None:
+    """With a loose gap, column generation stops at the first plan repaired from its LP that
+    is within the gap of its bound (no master MIP): the bound is still below the optimum and
+    the plan within the gap of it."""
+    problem = generate(8, seed=seed)
+    catalog = default_catalog()
+    candidates = build_candidates(problem, catalog)
+    active = surviving(problem, catalog, candidates)
+    full = get_backend("highs").solve(
+        formulate(problem, catalog, candidates.only(active), active).model,
+        SolveOptions(time_limit_s=120, relative_gap=1e-6))
+    assert full.status.value == "optimal" and full.objective is not None
+    said: list[str] = []
+    reduction = decompose.reduce_fleet(problem, catalog, candidates, active, force=True,
+                                       options=SolveOptions(time_limit_s=120, relative_gap=1e-2),
+                                       progress=said.append)
+    assert reduction is not None
+    assert not any("master MIP" in line for line in said)  # stopped in the rounds
+    assert reduction.gap <= 1e-2
+    assert reduction.bound <= full.objective * (1 + 1e-9)
+    assert full.objective * (1 - 1e-9) <= reduction.objective <= full.objective * (1 + 1e-2)
+
+
+def test_search_up_to_a_ceiling_bounds_what_it_does_not_find() -> None:
+    """A subproblem whose optimum is within its ceiling gets it; one whose optimum is above
+    keeps its incumbent, with a lower bound between the ceiling and the optimum."""
+    rng = random.Random(8)
+    for _ in range(15):
+        problems, weight = random_subproblems(rng, 30)
+        _, incumbent = patterns.single_item_patterns(problems, weight)
+        optimum = np.full(problems.count, np.inf)
+        for j in range(problems.count):
+            optimum[j] = min((c for c, _ in every_pattern(problems, weight, j)), default=np.inf)
+        ceiling = optimum * np.array([rng.choice([0.5, 0.9, 1.0, 1.5]) for _ in optimum])
+        for exact in (True, False):
+            found = search(problems, weight, "best", incumbent=incumbent, exact=exact,
+                           ceiling=ceiling)
+            lower = found.lower()
+            for i, j in enumerate(found.subproblem.tolist()):
+                assert lower[i] <= optimum[j] * (1 + 1e-9) + 1e-9
+                if found.cost[i] > optimum[j] * (1 + 1e-9) + 1e-9:  # only bounded
+                    assert not exact or lower[i] >= ceiling[j] * (1 - 1e-9) - 1e-9
+                    assert optimum[j] > ceiling[j] * (1 - 1e-9) - 1e-9 or not exact
+            assert set(found.subproblem.tolist()) == set(np.flatnonzero(np.isfinite(optimum)))
+
+
+def test_pricing_up_to_the_workloads_cheapest_keeps_the_bound() -> None:
+    """Pricing every pair only up to its workload's cheapest pattern (the ceiling column
+    generation passes) gives the same Lagrangian bound and the same cheapest patterns."""
+    problem = generate(60, seed=2)
+    catalog = default_catalog()
+    candidates = build_candidates(problem, catalog)
+    active = surviving(problem, catalog, candidates)
+    fleet = decompose.fleet_of(problem, catalog, candidates, active)
+    structure = decompose.structure_of(problem, catalog, fleet)
+    pricing = decompose.pricing_of(fleet, structure)
+    rng = np.random.default_rng(1)
+    duals = np.zeros(len(structure.rows.upper))
+    duals[structure.quota_rows.ravel()] = -rng.uniform(0, 300, structure.quota_rows.size)
+    pools = structure.pool_rows[structure.pool_rows >= 0]
+    duals[pools] = -rng.uniform(0, 2000, len(pools))
+    exact = decompose.price(structure, pricing, duals)
+    ceiling = exact.best[pricing.pair_workload] * (1 + 1e-7)
+    start = decompose.one_item_patterns(structure, pricing, duals)
+    capped = decompose.price(structure, pricing, duals, start, True, ceiling)
+    assert capped.bound == pytest.approx(exact.bound, rel=1e-9)
+    assert capped.best == pytest.approx(exact.best, rel=1e-9)
+    first = decompose.cheapest_patterns(structure, pricing, duals)
+    assert first.best == pytest.approx(exact.best, rel=1e-9)
+
+
 def hourly_problem(rng: random.Random) -> Problem:
     """A tiny random problem (tests/tiny.py) whose workloads peak for some hours of the day
     and run at 10-70 % of the peak otherwise: 24 periods, reserved pools across them."""
