@@ -289,8 +289,8 @@ def diagnose(problem: Problem, catalog: Catalog, candidates: CandidateSet, statu
     from planner.relaxations import RelaxationSearch, smallest_relaxations  # infeasible only
 
     search = None
-    if formulation is not None and resolver is not None:
-        search = RelaxationSearch(problem, catalog, candidates, formulation, resolver)
+    if formulation is not None and resolver is not None:  # its cuts hold only unrelaxed
+        search = RelaxationSearch(problem, catalog, candidates, formulation.without_cuts(), resolver)
     budget = problem.budget_usd_per_month
     if budget is not None:
         least = search.budget() if search is not None else None

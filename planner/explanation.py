@@ -138,9 +138,10 @@ def explain_plan(problem: Problem, catalog: Catalog, solver: str = "highs",
 
     progress("solving the baselines ...")
     found = baselines(problem, catalog, prepared, optimum, solve_pinned)
-    limits = binding_limits(problem, base.formulation, base.result.values, plan, resolve, progress)
-    policies = policy_costs(problem, plan, resolve, max_resolves, base.candidates,
-                            base.formulation, progress)
+    formulation = base.formulation.without_cuts()  # LP duals of the limits as written
+    limits = binding_limits(problem, formulation, base.result.values, plan, resolve, progress)
+    policies = policy_costs(problem, plan, resolve, max_resolves, base.candidates, formulation,
+                            progress)
     forced = None
     if pins:
         progress("solving with " + "; ".join(f"{p.workload}: {p.text()}" for p in pins) + " ...")

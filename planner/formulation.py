@@ -16,7 +16,10 @@ Variables
   admit[w]      binary, budget_mode serve_most_value only: online workload w is served at all
   served[w,p]   continuous, serve_most_value only: the request rate of w served in period p
                 (0 to its demand), standing in for the demand on the demand rows
-Constraint groups: see `GROUPS`. Rows that express a limit of the problem file carry a `RowTag`
+Constraint groups: see `GROUPS`. The last rows (`Formulation.cut_rows`, group `non_spot`) are
+cuts: implied for whole instance counts, they tighten the LP relaxation; diagnosis and
+sensitivity, which relax limits or counts, work on `Formulation.without_cuts()`.
+Rows that express a limit of the problem file carry a `RowTag`
 (which limit, whose, and how the row's right-hand side moves with it), so that sensitivity and
 infeasibility diagnosis can read duals and add elastic variables by limit.
 Objective: monthly cost of busy on-demand/spot hours, new committed pools, owned servers'
@@ -33,7 +36,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from planner.candidates import Candidate, CandidateSet, instances_needed
 from planner.catalog import Catalog, Offer, PricingMode
@@ -46,7 +49,8 @@ GROUPS = {
     "demand": "capacity of each online workload covers its request rate in every period",
     "batch_demand": "each batch job's daily requests are done within its window",
     "one_variant": "each workload runs exactly one (model, variant) choice",
-    "variant_link": "instances only of the workload's chosen model and variant",
+    "variant_link": "instances only of the workload's chosen model and variant (where the other "
+                    "rows do not already keep them out of optimal plans: see `needs_link`)",
     "prepare_link": "a variant that a workload runs is prepared (once per model), a distilled "
                     "model it runs is distilled (once)",
     "spot_share": "spot capacity at most the workload's max_spot_share, in every period",
@@ -57,6 +61,8 @@ GROUPS = {
     "budget": "monthly cost within the budget",
     "admit": "served rate within the demand, and only of an admitted workload (serve_most_value)",
     "value_floor": "value served at higher priorities kept while lower ones are optimised",
+    "non_spot": "cut: capacity that is not spot covers 1 - max_spot_share of the rate, each "
+                "instance counted for at most that (the last rows: `Formulation.cut_rows`)",
 }
 IDLE_TIE_BREAK = 1e-9
 """Cost per busy hour, relative to the pool fee, on committed instances that are otherwise
@@ -166,6 +172,21 @@ class Formulation:
     """serve_most_value: online workload -> its `admit` binary."""
     uncapped_upper: dict[int, float] = field(default_factory=dict)
     """Column -> its upper bound before a quota capped it (columns a quota capped only)."""
+    cut_rows: int = 0
+    """How many of the model's rows, the last ones, are cuts: rows valid for every plan of the
+    problem as written that tighten the LP relaxation (`GROUPS["non_spot"]`). They only help
+    find the optimum: relaxing a limit (a diagnosis) or the instance counts (sensitivity) would
+    need them relaxed too, so those work on `without_cuts()`."""
+
+    def without_cuts(self) -> Formulation:
+        """The formulation with the problem's limits as its only rows (the same columns and
+        row numbers: the cuts come last)."""
+        if not self.cut_rows:
+            return self
+        model = self.model
+        plain = LinearModel(model.names, model.lower, model.upper, model.integer, model.cost,
+                            model.rows[:-self.cut_rows], model.groups, model.objective_offset)
+        return replace(self, model=plain, cut_rows=0)
 
     def limit_rows(self) -> dict[tuple[str, str], list[int]]:
         """(limit, subject) -> the rows that express it, in row order."""
@@ -195,6 +216,8 @@ class _Builder:
         self.uncapped: dict[int, float] = {}
         self.served: dict[tuple[str, int], int] = {}
         self.admit: dict[str, int] = {}
+        self.cuts: list[tuple[str, dict[int, float], float]] = []
+        """(name, terms, lower bound) of the `non_spot` cuts, added after every other row."""
         self.offers = {c.config.offer.key: c.config.offer for c in pool}
 
     def upper_of(self, column: int) -> float:
@@ -325,7 +348,7 @@ class _Builder:
                     continue
                 for period in self.active_periods(workload):
                     column = self.use.get((candidate.index, period))
-                    if column is not None:
+                    if column is not None and self.needs_link(admit, column):
                         self.model.add_row(
                             "variant_link", f"variant_link[{name},{candidate.index},{period}]",
                             {column: 1.0, choice: -self.model.upper[column]}, upper=0.0)
@@ -335,6 +358,18 @@ class _Builder:
             if distillation_usd_per_month(self.problem, self.catalog, model) > 0:
                 self.link_run(workload, (model, DISTILLATION), {
                     self.variants[(name, model, v)]: 1.0 for m, v in choices if m == model})
+
+    def needs_link(self, admit: int | None, column: int) -> bool:
+        """Whether a `use` column of a choice needs its row to its choice binary.
+
+        Every other row of a choice (demand, replicas, spot share, batch demand) is written
+        against the choice's own binary, so instances of a choice not taken meet no row and
+        cost something: no optimal plan has them, and the link only matters where that fails:
+        the served-rate demand rows of serve_most_value count every choice at once, and a free
+        column could be left at any value. Elsewhere the links added rows (1,968 of 3,033 on
+        mixed-fleet) that cost HiGHS more cut separation than they tightened (the LP bound did
+        not move on the examples)."""
+        return admit is not None or self.model.cost[column] <= 0
 
     def link_run(self, workload: OnlineWorkload | BatchWorkload, key: tuple[str, str],
                  needing: dict[int, float]) -> None:
@@ -407,6 +442,7 @@ class _Builder:
                                           float(math.ceil(rate / best - 1e-9)), choice,
                                           RowTag("demand", name, period, scale=1 / best))
                 self.add_spot_share(workload, here, period, label)
+                self.add_non_spot_floor(workload, here, period, label, choice)
                 if workload.min_replicas > 0:
                     self.add_covering("min_replicas", f"min_replicas[{name},{period}{label}]",
                                       {self.use[(c.index, period)]: float(c.config.replicas_per_instance)
@@ -421,6 +457,33 @@ class _Builder:
                 self.use[(c.index, period)]: c.capacity_rps * (
                     (1 - share) if c.mode is PricingMode.spot else -share)
                 for c in here}, upper=0.0, tag=RowTag("spot_share", workload.name, period))
+
+    def add_non_spot_floor(self, workload: OnlineWorkload, here: list[Candidate], period: int,
+                           label: str, choice: int | None) -> None:
+        """A cut (`Formulation.cut_rows`): capacity that is not spot covers (1 - max_spot_share)
+        of the rate, each instance counted for at most that much.
+
+        Demand and spot share imply it for whole capacities (spot <= s / (1 - s) x the rest);
+        counting an instance for no more than it needs to cover keeps it valid for whole
+        instance counts but not for their LP relaxation, where it keeps a fraction of a large
+        pooled instance from covering what only a whole one can (mixed-fleet: LP bound $10,640
+        -> $11,705 of the $12,633 optimum). With no spot share (s = 0) the demand rows say as
+        much, and with no spot candidate it is weaker than they are."""
+        share, rate = workload.max_spot_share, workload.rates(self.periods)[period]
+        others = [c for c in here if c.mode is not PricingMode.spot]
+        if not 0 < share < 1 or rate <= 0 or len(others) == len(here):
+            return
+        need = (1 - share) * rate
+        terms = {self.use[(c.index, period)]: min(c.capacity_rps, need) for c in others}
+        if choice is not None:
+            terms, need = {**terms, choice: -need}, 0.0
+        self.cuts.append((f"non_spot[{workload.name},{period}{label}]", terms, need))
+
+    def add_cuts(self) -> int:
+        """Add the cuts as the model's last rows; how many."""
+        for name, terms, lower in self.cuts:
+            self.model.add_row("non_spot", name, terms, lower=lower)
+        return len(self.cuts)
 
     def add_admission(self, workload: OnlineWorkload) -> None:
         """serve_most_value: the workload's admit binary and served rate per period."""
@@ -543,4 +606,5 @@ def formulate(problem: Problem, catalog: Catalog, candidates: CandidateSet,
     build.add_budget()
     return Formulation(build.model, build.periods, build.hours, build.use, build.pools,
                        build.existing, build.variants, build.prepare, build.train,
-                       build.true_cost, build.tags, build.served, build.admit, build.uncapped)
+                       build.true_cost, build.tags, build.served, build.admit, build.uncapped,
+                       build.add_cuts())

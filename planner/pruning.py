@@ -1,5 +1,9 @@
 """Exact dominance pruning of candidates before the MIP.
 
+Capacity and replicas are compared as the MIP's rows use them (`cap_at_need`): a demand row
+counts an instance for at most the rate, so capacity beyond the workloads' peak rate is worth
+nothing (unless a spot share counts it whole), and replicas beyond min_replicas neither.
+
 Candidate A dominates B (same workload, same model and variant: the workload's choice in the
 MIP) when swapping every busy instance of B for one of A keeps every constraint satisfied and
 never costs more:
@@ -19,12 +23,19 @@ Before that, whole resources (an offer in one pricing mode) are compared: R1 dom
 every instance of R2 can be swapped for one of R1 at no more cost in every hour: for every
 workload, model and variant that R2 can serve, R1 serves it with at least the capacity and replicas
 (equal capacity if R1 is spot and the workload's spot share is capped), and
-  * both committed pools: fee_1 <= fee_2 and busy-hour cost_1 <= cost_2;
+  * both committed pools: fee_1 <= fee_2 and busy-hour cost_1 <= cost_2, or else
+    fee_1 + 730 x (busy-hour cost_1 - cost_2) < fee_2 (the new R1 pool is as large as the R2
+    pool was, and each instance busy no more than 730 h a month; strictly, so that ties do
+    not hang on rounding);
   * R1 hourly (on demand, spot), R2 a pool: 730 x hourly_1 <= fee_2 + 730 x busy-hour cost_2
     (an hourly instance costs nothing when idle, so it replaces a pool instance hour by hour);
   * R1 hourly, R2 hourly: hourly_1 <= hourly_2;
   * R1 uses no more of any quota; if R1 is spot, R2 is spot with at least R1's interruption
     rate; R2 holds no existing commitment.
+
+Last, whole committed pools whose fee is more than their instances could save are dropped
+(`unprofitable_pools`): giving up one instance costs at most, in each period, moving one busy
+instance to the dearest of its workloads' hourly stand-ins.
 Tests check that the optimum with and without pruning is the same.
 
 Workloads that share their candidate profiles (`planner.enumeration`: one per model they may
@@ -37,19 +48,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from planner.candidates import Candidate, CandidateSet
 from planner.catalog import Catalog, Offer, PricingMode
-from planner.formulation import existing_commitments, pool_key
-from planner.problem import BatchWorkload, Problem
+from planner.formulation import batch_days, existing_commitments, pool_key
+from planner.problem import AnyWorkload, BatchWorkload, OnlineWorkload, Problem
 from planner.schema import HOURS_PER_MONTH
 
 Resource = tuple[str, PricingMode]
 COMPARISON_ELEMENTS = 8_000_000
 """Booleans per chunk when comparing every pair of resources over the slots."""
+SAVINGS_TOLERANCE = 1e-9
+"""Relative margin by which a pool's fee must exceed what it could save to be dropped."""
 ISCLOSE_ATOL = 1e-8
 """`numpy.isclose`'s default absolute tolerance, used with rtol 1e-12 for equal capacity."""
 
@@ -99,6 +112,12 @@ class Resources:
         return self._usage
 
     @property
+    def held(self) -> np.ndarray:
+        """Resources holding an existing commitment (whose instances are sunk)."""
+        existing = existing_commitments(self.problem)
+        return np.array([name in existing for name in self.keys()], dtype=bool)
+
+    @property
     def committed(self) -> np.ndarray:
         return np.array([m.committed for m in self.modes], dtype=bool)
 
@@ -126,10 +145,13 @@ class Block:
     """(model, variant) choice number per candidate (a block's own numbering)."""
     capacity: np.ndarray
     replicas: np.ndarray
+    """Capacity and replicas per candidate (what the rows can use of them after `cap_at_need`)."""
     limited: bool
     """The workloads' max_spot_share is below 1."""
     batch: bool
     indices: np.ndarray | None = None
+    members: list[str] = field(default_factory=list)
+    """The workloads of the block, in the order of `starts`."""
 
 
 def blocks_of(problem: Problem, catalog: Catalog, candidates: CandidateSet
@@ -181,6 +203,7 @@ def blocks_of(problem: Problem, catalog: Catalog, candidates: CandidateSet
                 np.concatenate(parts["capacity"]), np.concatenate(parts["replicas"]),
                 limited, isinstance(workload, BatchWorkload))
         block.starts.append(int(table.candidate_start[index]))
+        block.members.append(workload.name)
     return resources, list(found.values())
 
 
@@ -201,7 +224,26 @@ def _block_of_objects(problem: Problem, resources: Resources, group: Sequence[Ca
         np.array([c.capacity_rps for c in group]),
         np.array([c.config.replicas_per_instance for c in group]),
         getattr(workload, "max_spot_share", 1.0) < 1, isinstance(workload, BatchWorkload),
-        np.array([c.index for c in group], dtype=np.int64))
+        np.array([c.index for c in group], dtype=np.int64), [workload.name])
+
+
+def cap_at_need(problem: Problem, blocks: list[Block]) -> None:
+    """Cap each block's capacity and replicas at what the MIP's rows can use of them.
+
+    A demand row counts an instance for at most the rate (`formulation.add_online_rows`) and a
+    replica row needs no more than min_replicas, so beyond the members' peak rate and largest
+    min_replicas, more is not better. Capacity stays whole where a spot share counts it and for
+    batch jobs (a daily total, not a rate); batch jobs have no replica rows."""
+    workloads = {w.name: w for w in problem.workloads}
+    for block in blocks:
+        members = [workloads[name] for name in block.members]
+        if block.batch:
+            block.replicas = np.zeros_like(block.replicas)
+            continue
+        online = [w for w in members if isinstance(w, OnlineWorkload)]
+        block.replicas = np.minimum(block.replicas, max(w.min_replicas for w in online))
+        if not block.limited:
+            block.capacity = np.minimum(block.capacity, max(w.peak_rps for w in online))
 
 
 def _dominated(cost: np.ndarray, capacity: np.ndarray, replicas: np.ndarray, spot: np.ndarray,
@@ -253,14 +295,14 @@ def _dominated_resources(problem: Problem, resources: Resources, blocks: list[Bl
     fee = np.where(resources.committed, np.array(resources.monthly), 0.0)
     hourly = np.array(resources.hourly)
     committed, spot, usage = resources.committed, resources.spot, resources.quota_usage
-    existing = existing_commitments(problem)
-    names = resources.keys()
-    protected = np.array([name in existing for name in names])
+    protected = resources.held
     month = HOURS_PER_MONTH
     # dominates[a, b]: every instance of resource b can be swapped for one of a
     cheaper = np.where(
         committed[:, None],
-        committed[None, :] & (fee[:, None] <= fee[None, :]) & (hourly[:, None] <= hourly[None, :]),
+        committed[None, :] & (((fee[:, None] <= fee[None, :]) & (hourly[:, None] <= hourly[None, :]))
+                              | (fee[:, None] + month * np.maximum(hourly[:, None] - hourly[None, :], 0)
+                                 < fee[None, :] * (1 - SAVINGS_TOLERANCE))),
         np.where(committed[None, :], month * hourly[:, None] <= fee[None, :] + month * hourly[None, :],
                  hourly[:, None] <= hourly[None, :]))
     quota_ok = np.all(usage[:, None, :] <= usage[None, :, :], axis=2)
@@ -336,21 +378,109 @@ def kept_in_block(problem: Problem, resources: Resources, block: Block, gone: np
 def exempt_resources(problem: Problem, resources: Resources) -> np.ndarray:
     """Committed pools whose cost depends on who else uses them, and when: with more than one
     period, or holding an existing commitment."""
-    existing = existing_commitments(problem)
-    shared_pools = problem.periods > 1
-    return np.array([mode.committed and (shared_pools or key in existing)
-                     for mode, key in zip(resources.modes, resources.keys(), strict=True)],
-                    dtype=bool)
+    return resources.committed & ((problem.periods > 1) | resources.held)
+
+
+def unprofitable_pools(problem: Problem, resources: Resources, blocks: list[Block],
+                       kept: list[np.ndarray]) -> np.ndarray:
+    """gone[r]: committed pool r (holding no existing commitment) whose fee is more than its
+    instances could ever save, so that no optimal plan buys one.
+
+    Take a plan with a new instance of r and give it up. In each period in which the pool was
+    full, one of its busy instances (or one instance-hour of a batch job) moves to a stand-in:
+    an hourly candidate (`kept[b]` positions of block b) of the same workload and choice that
+    does as much on every row (`_stand_in_cost`). That costs at most the dearest such move in
+    the period; if the moves of all periods together cost less than the fee, the plan was not
+    optimal. A workload in the pool without a stand-in keeps the pool."""
+    count = len(resources.offers)
+    candidates = resources.committed & ~resources.held
+    if not candidates.any():
+        return np.zeros(count, dtype=bool)
+    periods = problem.periods
+    worst = np.zeros((count, periods))  # [pool, period]: the dearest move
+    workloads = {w.name: w for w in problem.workloads}
+    for block, positions in zip(blocks, kept, strict=True):
+        pools = positions[candidates[block.resource[positions]]]
+        if not pools.size:
+            continue
+        hourly = positions[~resources.committed[block.resource[positions]]]
+        for name in block.members:
+            moves = _stand_in_cost(problem, resources, block, workloads[name], pools, hourly)
+            np.maximum.at(worst, block.resource[pools], moves)
+    savings = worst.sum(axis=1) * (HOURS_PER_MONTH / periods)
+    fee = np.array(resources.monthly)
+    return candidates & (fee > savings * (1 + SAVINGS_TOLERANCE) + SAVINGS_TOLERANCE)
+
+
+def _stand_in_cost(problem: Problem, resources: Resources, block: Block,
+                   workload: AnyWorkload, pools: np.ndarray, hourly: np.ndarray) -> np.ndarray:
+    """[pool position, period]: per hour, the least extra cost of moving one instance of the
+    pool candidate (online) or one instance-hour (batch) of `workload` to an hourly candidate
+    of its choice that covers the same demand, replicas and spot share with no more of any
+    quota than the pool instance freed; 0 in periods the candidate is idle, inf without one."""
+    periods = problem.periods
+    cost = np.zeros((len(pools), periods))
+    active = _active_periods(workload, periods)
+    if not active.any():
+        return cost
+    limited = block.limited
+    pool_resource, stand_in = block.resource[pools], block.resource[hourly]
+    usage = resources.quota_usage
+    price = np.array(resources.hourly)
+    spot = resources.spot[stand_in]
+    same_choice = block.variant[pools][:, None] == block.variant[hourly][None, :]
+    capacity_p, capacity_h = block.capacity[pools][:, None], block.capacity[hourly][None, :]
+    if isinstance(workload, BatchWorkload):
+        hours_needed = capacity_p / capacity_h  # stand-in hours per pool instance-hour
+        fits = same_choice & np.all(
+            usage[stand_in][None, :, :] * hours_needed[:, :, None] <= usage[pool_resource][:, None, :],
+            axis=2)
+        if limited:  # more stand-in hours keep the job's spot share
+            fits &= ~spot[None, :] & (capacity_h <= capacity_p)
+        extra = price[stand_in][None, :] * hours_needed - price[pool_resource][:, None]
+        best = np.where(fits, extra, np.inf).min(axis=1, initial=np.inf)
+        cost[:, active] = np.maximum(best, 0.0)[:, None]
+        return cost
+    assert isinstance(workload, OnlineWorkload)
+    replicas = workload.min_replicas
+    fits = same_choice & np.all(usage[stand_in][None, :, :] <= usage[pool_resource][:, None, :],
+                                axis=2) \
+        & (np.minimum(block.replicas[hourly], replicas)[None, :]
+           >= np.minimum(block.replicas[pools], replicas)[:, None])
+    if limited:  # the spot share counts whole capacity
+        fits &= ~spot[None, :] & (capacity_h >= capacity_p)
+    extra = price[stand_in][None, :] - price[pool_resource][:, None]
+    rates = np.array(workload.rates(periods))
+    for rate in np.unique(rates[active]).tolist():
+        covers = fits if limited else fits & (capacity_h >= np.minimum(capacity_p, rate))
+        best = np.where(covers, extra, np.inf).min(axis=1, initial=np.inf)
+        cost[:, active & (rates == rate)] = np.maximum(best, 0.0)[:, None]
+    return cost
+
+
+def _active_periods(workload: AnyWorkload, periods: int) -> np.ndarray:
+    """Periods in which the workload has columns in the MIP (see `formulation.add_use`)."""
+    if isinstance(workload, BatchWorkload):
+        active = np.zeros(periods, dtype=bool)
+        for day in batch_days(workload.window.hours(), periods):
+            active[day] = True
+        return active
+    assert isinstance(workload, OnlineWorkload)
+    rates = np.array(workload.rates(periods))
+    return (rates > 0) | (workload.min_replicas > 0)
 
 
 def surviving(problem: Problem, catalog: Catalog, candidates: CandidateSet) -> tuple[int, ...]:
     """Indices of the candidates that no other candidate dominates."""
     resources, blocks = blocks_of(problem, catalog, candidates)
+    cap_at_need(problem, blocks)
     gone = _dominated_resources(problem, resources, blocks)
     exempt = exempt_resources(problem, resources)
+    kept = [kept_in_block(problem, resources, block, gone, exempt) for block in blocks]
+    unprofitable = unprofitable_pools(problem, resources, blocks, kept)
     keep: list[np.ndarray] = []
-    for block in blocks:
-        positions = kept_in_block(problem, resources, block, gone, exempt)
+    for block, positions in zip(blocks, kept, strict=True):
+        positions = positions[~unprofitable[block.resource[positions]]]
         if block.indices is not None:
             keep.append(block.indices[positions])
         else:
