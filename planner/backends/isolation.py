@@ -305,12 +305,8 @@ def _interrupts_deferred() -> Iterator[None]:
 
 
 def _current_worker(prepare: Backend | None = None) -> _Worker:
-    global _worker
     if _worker is None or not _worker.usable:
-        with _interrupts_deferred():
-            if _worker is not None:
-                _worker.kill()
-            _worker = _start_worker(prepare=prepare)
+        return _replace_worker(prepare=prepare)
     return _worker
 
 
@@ -323,10 +319,16 @@ def prestart(backend: Backend) -> None:
 
 def _fresh_worker(request: tuple[Any, ...] | None) -> _Worker:
     """A new worker (replacing the current one), started on `request` (not pickled) if any."""
+    return _replace_worker(request)
+
+
+def _replace_worker(first: tuple[Any, ...] | None = None, prepare: Backend | None = None
+                    ) -> _Worker:
+    """Kill the current worker (if any) and record a new one before Ctrl-C can strike."""
     global _worker
     with _interrupts_deferred():
         _discard_worker()
-        _worker = _start_worker(request)
+        _worker = _start_worker(first, prepare)
     return _worker
 
 
