@@ -85,6 +85,11 @@ def existing_commitments(problem: Problem) -> dict[tuple[str, PricingMode], int]
     return dict(existing)
 
 
+def window_periods(workload: BatchWorkload, periods: int) -> list[int]:
+    """The periods a batch job may run in (the periods of its columns), in order."""
+    return sorted({p for day in batch_days(workload.window.hours(), periods) for p in day})
+
+
 def batch_days(window_hours: tuple[int, ...], periods: int) -> list[list[int]]:
     """Periods of each day's window; a window past midnight runs into the next day."""
     days = max(1, periods // 24)
@@ -267,7 +272,7 @@ class _Builder:
     def active_periods(self, workload: OnlineWorkload | BatchWorkload) -> list[int]:
         if isinstance(workload, OnlineWorkload):
             return list(range(self.periods))
-        return sorted({p for day in batch_days(workload.window.hours(), self.periods) for p in day})
+        return window_periods(workload, self.periods)
 
     def use_upper(self, workload: OnlineWorkload | BatchWorkload, candidate: Candidate,
                   period: int) -> float:

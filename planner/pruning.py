@@ -54,7 +54,7 @@ import numpy as np
 
 from planner.candidates import Candidate, CandidateSet
 from planner.catalog import Catalog, Offer, PricingMode
-from planner.formulation import batch_days, existing_commitments, pool_key
+from planner.formulation import existing_commitments, pool_key, window_periods
 from planner.problem import AnyWorkload, BatchWorkload, OnlineWorkload, Problem
 from planner.schema import HOURS_PER_MONTH
 
@@ -462,8 +462,7 @@ def _active_periods(workload: AnyWorkload, periods: int) -> np.ndarray:
     """Periods in which the workload has columns in the MIP (see `formulation.add_use`)."""
     if isinstance(workload, BatchWorkload):
         active = np.zeros(periods, dtype=bool)
-        for day in batch_days(workload.window.hours(), periods):
-            active[day] = True
+        active[window_periods(workload, periods)] = True
         return active
     assert isinstance(workload, OnlineWorkload)
     rates = np.array(workload.rates(periods))
