@@ -250,15 +250,17 @@ def nearest_misses(workload: AnyWorkload, rejections: list[Rejection]) -> list[s
 
 def diagnose(problem: Problem, catalog: Catalog, candidates: CandidateSet, status: Status,
              training: tuple[TrainingOption, ...] = (), *,
-             formulation: Formulation | None = None, resolver: Resolver | None = None
-             ) -> list[str]:
+             formulation: Formulation | None = None, resolver: Resolver | None = None,
+             message: str | None = None) -> list[str]:
     """Why there is no plan: per-workload dead ends first, then coupled limits. With the MIP
     (`formulation`) and a way to re-solve (`resolver`), the smallest changes that each admit a
-    plan (`planner.relaxations`); without, the shared limits and a lower bound on the cost."""
+    plan (`planner.relaxations`); without, the shared limits and a lower bound on the cost.
+    `message`: the solver's own account of a `Status.error`."""
     if status is Status.no_solution:
         return ["time limit reached before any plan was found; raise --time-limit"]
     if status is Status.error:
-        return ["the solver failed; try another --solver"]
+        return [f"the solver failed: {message}" if message else
+                "the solver failed; try another --solver"]
     lines = []
     trained = {option.workload for option in training}
     for workload in problem.workloads:

@@ -21,7 +21,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def reports_errors(command: F) -> F:
     """Turn our errors into one message on stderr and exit code 1, never a traceback; our
-    warnings (`NumericsWarning`) become `warning: ...` lines on stderr."""
+    warnings (`NumericsWarning`, `SolverWarning`) become `warning: ...` lines on stderr."""
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -40,6 +40,7 @@ def reports_errors(command: F) -> F:
 
 @contextmanager
 def _plain_warnings() -> Iterator[None]:
+    from planner.backends.base import SolverWarning
     from planner.numerics import NumericsWarning
 
     with warnings.catch_warnings():
@@ -47,7 +48,7 @@ def _plain_warnings() -> Iterator[None]:
 
         def show(message: Warning | str, category: type[Warning], *rest: Any, **named: Any
                  ) -> None:
-            if issubclass(category, NumericsWarning):
+            if issubclass(category, (NumericsWarning, SolverWarning)):
                 click.echo(f"warning: {message}", err=True)
             else:
                 shown(message, category, *rest, **named)

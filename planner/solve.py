@@ -411,7 +411,7 @@ def solve_in_detail(problem: Problem, catalog: Catalog, solver: str = "highs",
         resolver = Resolver(solve_model, solve_problem, options.time_limit_s)
         diagnosis = tuple(diagnose(problem, catalog, candidates, result.status,
                                    training=training, formulation=formulation,
-                                   resolver=resolver))
+                                   resolver=resolver, message=result.message))
     results = workload_results(problem, catalog, candidates, training, allocations, commitments,
                                admitted if has_plan else None, explain) if has_plan else ()
     values = [r.value_usd_per_month for r in results if r.value_usd_per_month is not None]

@@ -20,7 +20,15 @@ import pytest
 from conftest import generated_fleet
 from planner import formulation
 from planner import solve as solve_module
-from planner.backends import SOLVERS, SolveOptions, SolverResult, Status, get_backend, isolation
+from planner.backends import (
+    SOLVERS,
+    SolveOptions,
+    SolverResult,
+    SolverWarning,
+    Status,
+    get_backend,
+    isolation,
+)
 from planner.backends import highs as highs_module
 from planner.backends.cpsat import violations
 from planner.backends.isolation import Progress
@@ -52,7 +60,7 @@ def test_every_backend_solves_every_example_to_the_highs_optimum(example: Path, 
                                                                  ) -> None:
     problem, catalog = load_problem(example)
     if solver == "cpsat" and example.stem in CONTINUOUS_EXAMPLES:
-        with pytest.warns(RuntimeWarning, match="CP-SAT needs integer variables"):
+        with pytest.warns(SolverWarning, match="CP-SAT solves whole numbers only"):
             plan = solve(problem, catalog, solver)
         assert plan.status == "error" and plan.allocations == ()
         return

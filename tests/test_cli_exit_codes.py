@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from clirun import invoke
 from conftest import ROOT, tiny_problem, write_problem
 from planner import solve as solve_module
 from planner.backends import SolveOptions, SolverResult, Status
@@ -48,3 +49,12 @@ def test_time_limit_exits_3_with_gap(tmp_path: Path, monkeypatch: pytest.MonkeyP
     result = CliRunner().invoke(main, ["solve", str(path)])
     assert result.exit_code == 3
     assert "feasible" in result.stdout and "gap 5.0000%" in result.stdout
+
+
+def test_a_solver_that_cannot_take_the_model_exits_1_saying_why_and_what_to_use() -> None:
+    result = invoke(["solve", "--solver", "cpsat", str(ROOT / "problems" / "mixed-fleet.yaml")])
+    assert result.exit_code == 1
+    assert "the solver failed: CP-SAT solves whole numbers only" in result.stdout
+    assert "use --solver highs" in result.stdout
+    assert "warning: CP-SAT solves whole numbers only" in result.stderr
+    assert "RuntimeWarning" not in result.output and "Traceback" not in result.output

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from planner.backends.base import Backend, SolveOptions, SolverResult, Status
+from planner.backends.base import Backend, SolveOptions, SolverResult, SolverWarning, Status
 
 SOLVERS = ("highs", "cbc", "scip", "cpsat")
 
@@ -36,5 +36,5 @@ def prestart(name: str) -> None:
     start_worker(get_backend(name))
 
 
-__all__ = ["SOLVERS", "Backend", "SolveOptions", "SolverResult", "Status", "get_backend",
-           "prestart"]
+__all__ = ["SOLVERS", "Backend", "SolveOptions", "SolverResult", "SolverWarning", "Status",
+           "get_backend", "prestart"]

@@ -9,6 +9,10 @@ from typing import Protocol
 from planner.linear import LinearModel
 
 
+class SolverWarning(RuntimeWarning):
+    """A solver could not run or failed (shown as a plain `warning:` line by the CLI)."""
+
+
 class Status(str, Enum):
     optimal = "optimal"
     """Proven optimal within the requested gap."""

@@ -2,8 +2,8 @@
 
 CP-SAT solves integer programs with integer coefficients only, so the model is rescaled:
 
-* Every variable must be integer (the planner's formulation has no continuous variables); a
-  continuous one makes the backend return `Status.error` with a message. Variable bounds are
+* Every variable must be integer; a continuous one (a batch job's instance-hours, which may be
+  fractional) makes the backend return `Status.error` with a message naming it. Variable bounds are
   rounded inward (lower up, upper down), which is exact for integers; an infinite bound is
   capped at +-2**40 instances.
 * Each row gets its own power of ten `s = 10**k`, the smallest `k <= 6` that makes every
@@ -52,7 +52,7 @@ from typing import Any
 
 from ortools.sat.python import cp_model  # this module is imported only when CP-SAT is used
 
-from planner.backends.base import SolveOptions, SolverResult, Status
+from planner.backends.base import SolveOptions, SolverResult, SolverWarning, Status
 from planner.backends.isolation import Progress, solve_isolated
 from planner.linear import LinearModel, Row
 
@@ -212,8 +212,9 @@ class CpSatBackend:
         started = time.perf_counter()
         if not all(model.integer):
             column = model.integer.index(False)
-            return self._error(f"CP-SAT needs integer variables; '{model.names[column]}' is "
-                               "continuous", started)
+            return self._error(f"CP-SAT solves whole numbers only, and '{model.names[column]}' "
+                               "is continuous (a batch job's instance-hours); use --solver "
+                               "highs, scip or cbc", started)
         cp = cp_model.CpModel()
         variables = []
         for index in range(model.variable_count):
@@ -279,7 +280,7 @@ class CpSatBackend:
         """`Status.error` with `message`, also issued as a warning."""
         import warnings
 
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
+        warnings.warn(message, SolverWarning, stacklevel=3)
         return SolverResult(Status.error, None, None, (), time.perf_counter() - started,
                             self.name, message)
 

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
-from planner.backends.base import Backend, SolveOptions, SolverResult, Status
+from planner.backends.base import Backend, SolveOptions, SolverResult, SolverWarning, Status
 from planner.linear import LinearModel
 
 GRACE_S = 1.0
@@ -384,9 +384,9 @@ def _solve(backend: InProcessBackend, model: LinearModel, options: SolveOptions,
         return _with_seconds(heard.result, seconds)
     if time.monotonic() >= hard_deadline:
         return heard.stopped(backend.name, seconds)
-    warnings.warn(f"the {backend.name} solver process ended unexpectedly", RuntimeWarning,
-                  stacklevel=4)
-    return SolverResult(Status.error, None, None, (), seconds, backend.name)
+    message = f"the {backend.name} solver process ended unexpectedly"
+    warnings.warn(message, SolverWarning, stacklevel=4)
+    return SolverResult(Status.error, None, None, (), seconds, backend.name, message)
 
 
 def _listen(worker: _Worker, heard: _Heard, hard_deadline: float) -> bool:
