@@ -118,7 +118,8 @@ def explain_workload(problem: Problem, catalog: Catalog, workload: ServingWorklo
                 or coupled_reason(problem, catalog, workload, candidate, allocations))
 
     options = candidates.for_workload(workload.name)
-    standalone = [(standalone_cost(problem, workload, c), c) for c in options
+    costed = [(standalone_cost(problem, workload, c), c) for c in options]
+    standalone = [(cost, c) for cost, c in costed
                   if not (c.mode is PricingMode.spot and workload.max_spot_share < 1)]
     lines = [f"plan: {money(plan_cost)}/month for {served or demand_text(workload)} "
              f"from {len(options)} feasible configurations"]
@@ -141,25 +142,23 @@ def explain_workload(problem: Problem, catalog: Catalog, workload: ServingWorklo
         ((c.config.offer.accelerator, c.mode.value), cost,
          f"{describe(c, workload.model)} would cost {money(cost)}/month alone, but "
          f"{why_lost(c, cost)}")
-        for cost, c in ((standalone_cost(problem, workload, c), c) for c in options)
-        if cost < plan_cost - 0.5)
+        for cost, c in costed if cost < plan_cost - 0.5)
     lines += [text for _, text in cheaper_feasible[:MAX_LINES_PER_SECTION]]
-    ruled_out = _furthest_per_accelerator(
-        _cheaper_rejections(problem, workload, candidates, plan_cost - 0.5), workload.model)
+    ruled_out = _ruled_out(problem, workload, candidates, plan_cost - 0.5)
     lines += [f"ruled out: {text}" for _, text in ruled_out[:MAX_LINES_PER_SECTION]]
     lines += model_choice_lines(problem, catalog, workload, candidates, mine, allocations,
                                 plan_cost)
     return lines
 
 
-def _cheaper_rejections(problem: Problem, workload: ServingWorkload, candidates: CandidateSet,
-                        limit: float) -> Iterator[tuple[Rejection, float]]:
-    """The shown rejections that would have cost less than `limit`, with that cost.
+def _priced_rejections(problem: Problem, workload: ServingWorkload, candidates: CandidateSet,
+                       limit: float) -> Iterator[tuple[Rejection, float]]:
+    """The shown rejections that may cost less than `limit`, each with a floor on its cost.
 
     Any configuration needs an instance in each period where an infinitely fast one needs
-    any (demand or `min_replicas`), so a rejection whose price for those periods alone
-    reaches `limit` is passed over without costing it: most of them, on a large catalog."""
-    utilisation = problem.performance.utilisation_cap
+    any (demand or `min_replicas`), so a rejection costs at least its price for those periods
+    alone: one whose floor reaches `limit` is passed over without costing it (most of them,
+    on a large catalog)."""
     periods = problem.periods
     fewest = sum(1 for busy in busy_by_period(problem, workload, math.inf, 1) if busy > 0)
     share = min(fewest / periods, 1.0)
@@ -171,11 +170,47 @@ def _cheaper_rejections(problem: Problem, workload: ServingWorkload, candidates:
             continue
         # no more than `rejection_cost` in floating point too: the same operations on fewer
         # instances, or the price itself when it has no throughput to divide by
-        if min(fewest * price / periods, price) >= limit:
-            continue
+        floor = min(fewest * price / periods, price)
+        if floor < limit:
+            yield rejection, floor
+
+
+def _cheaper_rejections(problem: Problem, workload: ServingWorkload, candidates: CandidateSet,
+                        limit: float) -> Iterator[tuple[Rejection, float]]:
+    """The shown rejections that would have cost less than `limit`, with that cost."""
+    utilisation = problem.performance.utilisation_cap
+    for rejection, _ in _priced_rejections(problem, workload, candidates, limit):
         cost = rejection_cost(problem, workload, rejection, utilisation)
         if cost is not None and cost < limit:
             yield rejection, cost
+
+
+def _ruled_out(problem: Problem, workload: ServingWorkload, candidates: CandidateSet,
+               limit: float) -> list[tuple[float, str]]:
+    """`_furthest_per_accelerator` of `_cheaper_rejections`, costing only the rejections that
+    could be picked: per accelerator, stages from the furthest down, and within a stage in
+    order of their floors until a floor exceeds the cheapest cost found (ties go to the first
+    in enumeration order, as there)."""
+    utilisation = problem.performance.utilisation_cap
+    by_accelerator: dict[str, list[tuple[int, float, int, Rejection]]] = defaultdict(list)
+    for order, (rejection, floor) in enumerate(
+            _priced_rejections(problem, workload, candidates, limit)):
+        by_accelerator[rejection.config.offer.accelerator].append(
+            (-STAGE.get(rejection.reason, 0), floor, order, rejection))
+    picked: list[tuple[Rejection, float]] = []
+    for items in by_accelerator.values():
+        items.sort(key=lambda item: item[:3])
+        best: tuple[float, int, Rejection] | None = None
+        for position, (stage, floor, order, rejection) in enumerate(items):
+            # found: a nearer stage, or a floor above it in this one, cannot be picked instead
+            if best is not None and (stage != items[position - 1][0] or floor > best[0]):
+                break
+            cost = rejection_cost(problem, workload, rejection, utilisation)
+            if cost is not None and cost < limit and (best is None or (cost, order) < best[:2]):
+                best = (cost, order, rejection)
+        if best is not None:
+            picked.append((best[2], best[0]))
+    return _furthest_per_accelerator(picked, workload.model)
 
 
 # How far a configuration got before it failed: the furthest failure is the most telling

@@ -20,7 +20,13 @@ import pytest
 
 from planner.backends import SolveOptions, SolverResult, Status, isolation
 from planner.cli import LAZY_COMMANDS, main
-from planner.explain import HIDDEN_REASONS, _cheaper_rejections, rejection_cost
+from planner.explain import (
+    HIDDEN_REASONS,
+    _cheaper_rejections,
+    _furthest_per_accelerator,
+    _ruled_out,
+    rejection_cost,
+)
 from planner.linear import LinearModel
 from planner.problem import BatchWorkload, OnlineWorkload, load_problem
 from planner.solve import prepare
@@ -174,5 +180,8 @@ def test_cheaper_rejections_are_those_the_long_way_finds(tmp_path: Path) -> None
                 expected = [(r, cost) for r, cost in costed if cost < limit]
                 found = list(_cheaper_rejections(problem, workload, candidates, limit))
                 assert found == expected, (path.name, workload.name, limit)
+                # what the explanation shows, costing only what could be picked
+                assert _ruled_out(problem, workload, candidates, limit) == \
+                    _furthest_per_accelerator(expected, workload.model), (path.name, limit)
                 checked += len(expected)
     assert checked > 1000
