@@ -210,6 +210,14 @@ class Items(Sequence[Item]):
         chunks.append(tail)
         return Items(chunks, self.table)
 
+    def workloads(self) -> set[str]:
+        """The workloads with at least one item, without building the items of any other
+        chunk than those built in any case (no workload of its own)."""
+        found = {chunk.workload for chunk in self._chunks
+                 if chunk.workload is not None and chunk.length}
+        return found | {item.config.workload for chunk in self._chunks
+                        if chunk.workload is None for item in chunk.get()}
+
     def for_workload(self, name: str,
                      instead: Callable[[str], Sequence[Item]] | None = None) -> list[Item]:
         """This workload's items, in order; `instead` builds a part of the items of a workload

@@ -367,7 +367,7 @@ def solve_in_detail(problem: Problem, catalog: Catalog, solver: str = "highs",
     active = reduction.active if reduction is not None else active
     backend = get_backend(solver)
     formulation = formulate(problem, catalog, candidates.only(active), active, training)
-    has_options = {c.workload for c in candidates.candidates} | {o.workload for o in training}
+    has_options = candidates.candidates.workloads() | {o.workload for o in training}
     if any(w.name not in has_options for w in problem.workloads):
         # a workload with no feasible configuration: infeasible before any solver runs
         result = SolverResult(Status.infeasible, None, None, (), 0.0, solver)

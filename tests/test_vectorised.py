@@ -38,6 +38,8 @@ EXAMPLES = sorted((Path(__file__).parent.parent / "problems").glob("*.yaml"))
 def assert_same(problem: Problem, catalog: Catalog) -> CandidateSet:
     fast = build_candidates(problem, catalog)
     slow = reference_candidates(problem, catalog)
+    # which workloads have candidates, from the chunk lengths alone
+    assert fast.candidates.workloads() == {c.workload for c in slow.candidates}
     assert len(fast.candidates) == len(slow.candidates)
     assert len(fast.rejections) == len(slow.rejections)
     assert tuple(fast.candidates) == tuple(slow.candidates)
