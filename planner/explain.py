@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, TypeVar
 
 from planner.backends import Status
 from planner.budget_mode import requests_per_month
@@ -30,6 +30,8 @@ from planner.training import TrainingOption
 
 if TYPE_CHECKING:
     from planner.relaxations import Resolver
+
+T = TypeVar("T")
 
 MAX_LINES_PER_SECTION = 4
 HIDDEN_REASONS = {Reason.dominated, Reason.no_price}
@@ -94,13 +96,15 @@ def rejection_cost(problem: Problem, workload: ServingWorkload, rejection: Rejec
     return sum(busy) * rejection.cost_usd_per_month / problem.periods
 
 
-def _cheapest_per_key(items: Iterable[tuple[tuple[str, ...], float, str]]
-                      ) -> list[tuple[float, str]]:
-    best: dict[tuple[str, ...], tuple[float, str]] = {}
-    for key, cost, text in items:
+def _cheapest_per_key(items: Iterable[tuple[tuple[str, ...], float, T]],
+                      text: Callable[[float, T], str]) -> list[tuple[float, str]]:
+    """Per key, the first of the cheapest items, as (cost, `text`), cheapest first: the text
+    is written only for those."""
+    best: dict[tuple[str, ...], tuple[float, T]] = {}
+    for key, cost, item in items:
         if key not in best or cost < best[key][0]:
-            best[key] = (cost, text)
-    return sorted(best.values())
+            best[key] = (cost, item)
+    return sorted((cost, text(cost, item)) for cost, item in best.values())
 
 
 def explain_workload(problem: Problem, catalog: Catalog, workload: ServingWorkload,
@@ -125,24 +129,23 @@ def explain_workload(problem: Problem, catalog: Catalog, workload: ServingWorklo
              f"from {len(options)} feasible configurations"]
     chosen_accelerators = {a.accelerator for a in mine}
     runner_ups = _cheapest_per_key(
-        ((c.config.offer.accelerator,), cost,
-         f"runner-up on {c.config.offer.accelerator}: {describe(c, workload.model)} at "
-         f"{money(cost)}/month "
-         f"({_delta(cost - plan_cost)})")
-        for cost, c in standalone if c.config.offer.accelerator not in chosen_accelerators)
+        (((c.config.offer.accelerator,), cost, c) for cost, c in standalone
+         if c.config.offer.accelerator not in chosen_accelerators),
+        lambda cost, c: f"runner-up on {c.config.offer.accelerator}: "
+                        f"{describe(c, workload.model)} at {money(cost)}/month "
+                        f"({_delta(cost - plan_cost)})")
     lines += [text for _, text in runner_ups[:MAX_LINES_PER_SECTION - 1]]
     chosen_modes = {a.pricing for a in mine}
     by_mode = _cheapest_per_key(
-        ((c.mode.value,), cost, f"best {c.mode.value}: {describe(c, workload.model)} at "
-                                f"{money(cost)}/month "
-                                f"({_delta(cost - plan_cost)})")
-        for cost, c in standalone if c.mode.value not in chosen_modes)
+        (((c.mode.value,), cost, c) for cost, c in standalone if c.mode.value not in chosen_modes),
+        lambda cost, c: f"best {c.mode.value}: {describe(c, workload.model)} at "
+                        f"{money(cost)}/month ({_delta(cost - plan_cost)})")
     lines += [text for _, text in by_mode]
     cheaper_feasible = _cheapest_per_key(
-        ((c.config.offer.accelerator, c.mode.value), cost,
-         f"{describe(c, workload.model)} would cost {money(cost)}/month alone, but "
-         f"{why_lost(c, cost)}")
-        for cost, c in costed if cost < plan_cost - 0.5)
+        (((c.config.offer.accelerator, c.mode.value), cost, c) for cost, c in costed
+         if cost < plan_cost - 0.5),
+        lambda cost, c: f"{describe(c, workload.model)} would cost {money(cost)}/month alone, "
+                        f"but {why_lost(c, cost)}")
     lines += [text for _, text in cheaper_feasible[:MAX_LINES_PER_SECTION]]
     ruled_out = _ruled_out(problem, workload, candidates, plan_cost - 0.5)
     lines += [f"ruled out: {text}" for _, text in ruled_out[:MAX_LINES_PER_SECTION]]
@@ -394,10 +397,10 @@ def explain_training(workload: TrainingWorkload, options: list[TrainingOption],
              f"{money(chosen.cost_usd_per_month)}/month)"
              + (f"; spot overhead {chosen.overhead:.1%}" if chosen.overhead else "")]
     others = _cheapest_per_key(
-        ((o.offer.accelerator,), o.cost_usd_per_month,
-         f"runner-up on {o.offer.accelerator}: {o.label()} {o.hours:,.0f} h at "
-         f"{money(o.cost_usd_per_month)}/month ({_delta(o.cost_usd_per_month - chosen.cost_usd_per_month)})")
-        for o in options if o.offer.accelerator != chosen.offer.accelerator)
+        (((o.offer.accelerator,), o.cost_usd_per_month, o) for o in options
+         if o.offer.accelerator != chosen.offer.accelerator),
+        lambda cost, o: f"runner-up on {o.offer.accelerator}: {o.label()} {o.hours:,.0f} h at "
+                        f"{money(cost)}/month ({_delta(cost - chosen.cost_usd_per_month)})")
     lines += [text for _, text in others[:MAX_LINES_PER_SECTION - 1]]
     late = sorted((r for r in rejections if r.reason is Reason.deadline
                    and r.cost_usd_per_month is not None
