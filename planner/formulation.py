@@ -16,8 +16,9 @@ Variables
   admit[w]      binary, budget_mode serve_most_value only: online workload w is served at all
   served[w,p]   continuous, serve_most_value only: the request rate of w served in period p
                 (0 to its demand), standing in for the demand on the demand rows
-Constraint groups: see `GROUPS`. The last rows (`Formulation.cut_rows`, group `non_spot`) are
-cuts: implied for whole instance counts, they tighten the LP relaxation; diagnosis and
+Constraint groups: see `GROUPS`. The last rows (`Formulation.cut_rows`, group `non_spot`, and
+`pool_bound` added by `planner.probing`) are cuts: implied for whole instance counts (or, for
+`pool_bound`, kept by every optimal plan), they tighten the LP relaxation; diagnosis and
 sensitivity, which relax limits or counts, work on `Formulation.without_cuts()`.
 Rows that express a limit of the problem file carry a `RowTag`
 (which limit, whose, and how the row's right-hand side moves with it), so that sensitivity and
@@ -63,6 +64,8 @@ GROUPS = {
     "value_floor": "value served at higher priorities kept while lower ones are optimised",
     "non_spot": "cut: capacity that is not spot covers 1 - max_spot_share of the rate, each "
                 "instance counted for at most that (the last rows: `Formulation.cut_rows`)",
+    "pool_bound": "cut: a committed pool's size within the range every optimal plan keeps "
+                  "(`planner.probing`; after the `non_spot` rows)",
 }
 IDLE_TIE_BREAK = 1e-9
 """Cost per busy hour, relative to the pool fee, on committed instances that are otherwise
@@ -179,7 +182,8 @@ class Formulation:
     """Column -> its upper bound before a quota capped it (columns a quota capped only)."""
     cut_rows: int = 0
     """How many of the model's rows, the last ones, are cuts: rows valid for every plan of the
-    problem as written that tighten the LP relaxation (`GROUPS["non_spot"]`). They only help
+    problem as written (or, `pool_bound`, kept by every optimal plan) that tighten the LP relaxation
+    (`GROUPS["non_spot"]`, `GROUPS["pool_bound"]`). They only help
     find the optimum: relaxing a limit (a diagnosis) or the instance counts (sensitivity) would
     need them relaxed too, so those work on `without_cuts()`."""
 

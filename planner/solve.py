@@ -37,6 +37,7 @@ from planner.formulation import Formulation, formulate, one_time_usd_per_month, 
 from planner.linear import LinearModel
 from planner.numerics import warn_if_unstable
 from planner.plan import Allocation, CommitmentResult, Plan, WorkloadResult
+from planner.probing import bound_pools, probing_seconds
 from planner.problem import AnyWorkload, BatchWorkload, OnlineWorkload, Problem, TrainingWorkload
 from planner.pruning import surviving
 from planner.schema import HOURS_PER_MONTH
@@ -374,6 +375,11 @@ def solve_in_detail(problem: Problem, catalog: Catalog, solver: str = "highs",
     elif reduction is not None:
         result = reduction.solve(formulation, backend.solve, later)
     else:
+        if prune:  # settle the committed pools' sizes by a few LPs (`planner.probing`)
+            started = time.perf_counter()
+            formulation = bound_pools(formulation, probing_seconds(later.time_limit_s))
+            left = later.time_limit_s - (time.perf_counter() - started)
+            later = replace(later, time_limit_s=max(left, 1.0))
         result = backend.solve(formulation.model, later)
     admitted = None
     if problem.budget_mode == SERVE_MOST_VALUE and result.status is not Status.error \

@@ -12,6 +12,7 @@ day stands for 730 / 24 = 30.417 hours a month.
 
 from __future__ import annotations
 
+import math
 import random
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,13 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import TESTS, tiny_problem, write_problem
+from conftest import ROOT, TESTS, tiny_problem, write_problem
 from planner.backends import SolveOptions, Status, get_backend
 from planner.candidates import CandidateSet
 from planner.catalog import Catalog
 from planner.formulation import Formulation, formulate
 from planner.linear import LinearModel
+from planner.probing import Relaxation, bound_pools, tighten
 from planner.problem import Problem, load_problem
 from planner.pruning import surviving
 from planner.schema import HOURS_PER_MONTH
@@ -137,8 +139,8 @@ def test_cuts_remove_no_plan_and_only_tighten(tmp_path: Path, seed: int) -> None
     problem, catalog = load_problem(write_problem(tmp_path, random_day(rng, tmp_path)))
     prepared = prepare(problem, catalog)
     active = surviving(problem, catalog, prepared.candidates)
-    formulation = formulate(problem, catalog, prepared.candidates.only(active), active,
-                            prepared.training)
+    formulation = bound_pools(formulate(problem, catalog, prepared.candidates.only(active),
+                                        active, prepared.training), seconds=10.0)
     highs = get_backend("highs")
     cut, plain = (highs.solve(f.model, SolveOptions()) for f in (formulation,
                                                                   formulation.without_cuts()))
@@ -146,6 +148,59 @@ def test_cuts_remove_no_plan_and_only_tighten(tmp_path: Path, seed: int) -> None
     if cut.status is Status.optimal:
         assert cut.objective == pytest.approx(plain.objective, rel=1e-6, abs=1e-6)
         assert lp_bound(formulation.model) >= lp_bound(formulation.without_cuts().model) - 1e-6
+        assert_pool_bounds_hold(formulation, plain.values)
+
+
+def assert_pool_bounds_hold(formulation: Formulation, values: tuple[float, ...]) -> None:
+    """Every `pool_bound` row holds for an optimal plan of the model without cuts (the bounds
+    are kept by every optimal plan: `planner.probing`)."""
+    for row in formulation.model.rows:
+        if row.group == "pool_bound":
+            size = round(formulation.model.row_activity(row, list(values)))
+            assert row.lower <= size <= row.upper, row.name
+
+
+def test_pool_probing_settles_the_mixed_fleet_pools() -> None:
+    """mixed-fleet: the LP buys 0.69 of the owned DGX-H100 and 1.12 of the L40S server; the
+    optimum ($12,633.10) owns one DGX-H100 (chat by day, the batch job at night) and nothing
+    else. Probing fixes every pool at that, lifts the LP bound from $11,705 to $12,377 and
+    keeps the optimum."""
+    problem, catalog = load_problem(ROOT / "problems" / "mixed-fleet.yaml")
+    prepared = prepare(problem, catalog)
+    active = surviving(problem, catalog, prepared.candidates)
+    plain = formulate(problem, catalog, prepared.candidates.only(active), active,
+                      prepared.training)
+    bounded = bound_pools(plain, seconds=30.0)
+    rows = {row.name: (row.lower, row.upper) for row in bounded.model.rows
+            if row.group == "pool_bound"}
+    assert rows == {f"pool_bound[{offer},{mode.value}]": (1.0, 1.0) if "dgx-h100" in offer
+                    else (0.0, 0.0) for offer, mode in plain.pool_column}
+    assert bounded.without_cuts().model.rows == plain.without_cuts().model.rows
+    assert lp_bound(plain.model) == pytest.approx(11_704.86, abs=0.01)
+    assert lp_bound(bounded.model) == pytest.approx(12_376.66, abs=0.01)
+    result = get_backend("highs").solve(plain.model, SolveOptions())
+    assert result.objective == pytest.approx(12_633.10, abs=0.01)
+    assert_pool_bounds_hold(bounded, result.values)
+
+
+def test_a_limit_below_the_optimum_would_cut_it_off() -> None:
+    """The checks above have teeth: probing against a cost under the optimum (what a wrong
+    incumbent or margin would do) moves a pool off the optimal plan's size: with the DGX-H100
+    pool at 1 or more, the LP without an L40S server costs $12,377, over a $12,300 limit."""
+    problem, catalog = load_problem(ROOT / "problems" / "mixed-fleet.yaml")
+    prepared = prepare(problem, catalog)
+    active = surviving(problem, catalog, prepared.candidates)
+    plain = formulate(problem, catalog, prepared.candidates.only(active), active,
+                      prepared.training)
+    result = get_backend("highs").solve(plain.model, SolveOptions())
+    sizes = {c: round(result.values[c]) for c in plain.pool_column.values()}
+    bounds = {c: (0, round(plain.model.upper[c])) for c in plain.pool_column.values()}
+    lp = Relaxation(plain.model, deadline=math.inf)
+
+    def keeps_the_optimum(limit: float) -> bool:
+        return all(low <= sizes[c] <= high for c, (low, high) in tighten(lp, bounds, limit).items())
+    assert keeps_the_optimum(12_700.0)
+    assert not keeps_the_optimum(12_300.0)
 
 
 def lp_bound(model: LinearModel) -> float:
