@@ -1443,7 +1443,10 @@ class _SparseModel:
         self.lower: list[float] = []
         self.upper: list[float] = []
         self.integer: list[bool] = []
-        self.entries: list[tuple[int, int, float]] = []
+        # the entries (row, column, value), kept flat: sorting a million tuples took seconds
+        self.entry_rows: list[int] = []
+        self.entry_columns: list[int] = []
+        self.entry_values: list[float] = []
 
     def column(self, cost: float, lower: float, upper: float, integer: bool, rows: list[int],
                values: list[float]) -> int:
@@ -1452,7 +1455,11 @@ class _SparseModel:
         self.lower.append(lower)
         self.upper.append(upper)
         self.integer.append(integer)
-        self.entries += [(row, number, value) for row, value in zip(rows, values, strict=True)]
+        if len(rows) != len(values):
+            raise ValueError(f"column {number}: {len(rows)} rows but {len(values)} values")
+        self.entry_rows += rows
+        self.entry_columns += [number] * len(rows)
+        self.entry_values += values
         return number
 
     def row(self, lower: float, upper: float, row_lower: list[float], row_upper: list[float]
@@ -1463,7 +1470,9 @@ class _SparseModel:
         return self.rows - 1
 
     def entry(self, row: int, column: int, value: float) -> None:
-        self.entries.append((row, column, value))
+        self.entry_rows.append(row)
+        self.entry_columns.append(column)
+        self.entry_values.append(value)
 
     @property
     def count(self) -> int:
@@ -1485,7 +1494,6 @@ class _SparseModel:
         highs.setOptionValue("threads", int(options.threads))
         # the caller's gap is against its own bound: stop by `target`, not HiGHS's gap
         highs.setOptionValue("mip_rel_gap", min(float(options.relative_gap), 1e-7))
-        highs.setOptionValue("time_limit", max(0.05, deadline - time.perf_counter()))
         if not self.presolve:
             highs.setOptionValue("presolve", "off")
         inf = highspy.kHighsInf
@@ -1496,12 +1504,14 @@ class _SparseModel:
         integer = np.flatnonzero(self.integer).astype(np.int32)
         highs.changeColsIntegrality(len(integer), integer,
                                     np.full(len(integer), highspy.HighsVarType.kInteger))
-        order = sorted(self.entries)
-        rows = np.array([r for r, _, _ in order], dtype=np.int64)
+        rows = np.array(self.entry_rows, dtype=np.int64)
+        columns = np.array(self.entry_columns, dtype=np.int64)
+        order = np.lexsort((columns, rows))
+        rows = rows[order]
         starts = np.searchsorted(rows, np.arange(self.rows)).astype(np.int32)
         highs.addRows(self.rows, np.array(row_lower), np.array(row_upper), len(order), starts,
-                      np.array([c for _, c, _ in order], dtype=np.int32),
-                      np.array([v for _, _, v in order]))
+                      columns[order].astype(np.int32),
+                      np.array(self.entry_values, dtype=float)[order])
         if math.isfinite(target):
             def enough(event: Any) -> None:
                 if event.data_out.mip_primal_bound <= target:
@@ -1511,6 +1521,8 @@ class _SparseModel:
         if self.start:
             known = np.array(sorted(self.start), dtype=np.int32)
             highs.setSolution(len(known), known, np.array([self.start[c] for c in known.tolist()]))
+        # from now: building the model (sorting its entries) took time of its own
+        highs.setOptionValue("time_limit", max(0.05, deadline - time.perf_counter()))
         highs.run()
         info = highs.getInfo()
         if info.primal_solution_status != 2:

@@ -339,3 +339,22 @@ def test_hourly_decomposition_on_a_generated_fleet(workloads: int, seed: int,
         assert full.objective == pytest.approx(reduction.objective, rel=1e-6)
     assert full.objective is None or full.objective >= reduction.objective * (1 - 1e-6)
     assert full.bound is None or full.bound <= reduction.objective * (1 + 1e-6)
+
+
+def test_sparse_model_takes_entries_in_any_order() -> None:
+    """`_SparseModel` keeps its entries flat and sorts them by row once, at the solve: columns
+    with rows out of order and entries added afterwards give the MIP's known optimum
+    (x <= 2 whole, x + y >= 3.5: x = 2 and y = 2 at 1 and 2 each: 6)."""
+    model = decompose._SparseModel(2)
+    x = model.column(1.0, 0.0, 10.0, True, [1, 0], [1.0, 1.0])
+    y = model.column(2.0, 0.0, 10.0, True, [], [])
+    model.entry(0, y, 1.0)
+    solved = model.solve([3.5, -math.inf], [math.inf, 2.0], math.inf,
+                         SolveOptions(time_limit_s=10, relative_gap=1e-9))
+    assert solved is not None
+    cost, values, bound = solved
+    assert cost == pytest.approx(6.0)
+    assert values[[x, y]] == pytest.approx([2.0, 2.0])
+    assert bound is not None and bound <= cost + 1e-9
+    with pytest.raises(ValueError, match="rows but"):
+        model.column(1.0, 0.0, 1.0, False, [0], [1.0, 2.0])

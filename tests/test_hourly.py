@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -136,6 +137,46 @@ def test_planning_again_from_a_plan_never_makes_it_dearer(
         for cover in covers:
             use[list(cover.rows)] += cover.values
         assert (use[period.rows] <= period.limits + 1e-6).all()
+
+
+def test_planning_again_past_the_deadline_keeps_the_plan(
+        fleet_master: tuple[hourly.CoverMaster, decompose.Priced]) -> None:
+    """Planning period by period from a plan, with the deadline already past: no period is
+    started (each keeps its part of the plan), nothing is priced again, and it returns at
+    once; before the deadline, the same call plans the periods."""
+    master, final = fleet_master
+    options = SolveOptions(time_limit_s=60, relative_gap=1e-4)
+    solved = hourly._master_mip(master, time.perf_counter() + 20, -math.inf, options, print)
+    assert solved is not None
+    plan = solved[1]
+    fixing = hourly._fixing_of(master, plan)
+    clock = time.perf_counter()
+    cost, covers = hourly._plan_by_periods(master, final, fixing, clock - 1.0, options, print,
+                                           plan)
+    assert cost is None
+    assert sorted(map(master.position_of, covers)) == sorted(map(master.position_of, plan))
+    assert time.perf_counter() - clock < 1.0
+
+
+def test_column_generation_starts_no_round_it_cannot_finish(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A round that would end past the deadline at the last round's pace is not started: with
+    pricing taking 10 s (a clock of our own) and 15 s to go, one round, not two ending 5 s
+    late."""
+    master, _ = master_of(generate(6, seed=2, hourly=True), default_catalog())
+    priced = hourly._first_covers(master)
+    assert priced is not None
+    now = [0.0]
+
+    def slow_price(*args: object, **kwargs: object) -> decompose.Priced:
+        now[0] += 10.0
+        return decompose.price(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hourly, "time", SimpleNamespace(perf_counter=lambda: now[0]))
+    monkeypatch.setattr(hourly, "price", slow_price)
+    _, rounds = hourly._generate(master, priced, 15.0, OPTIONS, print)
+    assert rounds == 1
+    assert now[0] <= 15.0
 
 
 def test_hours_of_equal_demand_share_one_plan(
