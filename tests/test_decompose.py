@@ -312,9 +312,31 @@ def test_pool_size_through_the_decomposition_matches_brute_force(
 
 
 def test_hourly_fleets_are_decomposed() -> None:
-    """Large fleets with 24-hour demand go to the decomposition over periods."""
+    """Large fleets with 24-hour demand go to the decomposition over periods, and so do smaller
+    ones whose whole MIP would be large; flat ones only from `LARGE_FLEET` workloads."""
     assert decompose.applies(generate(60, seed=1, hourly=True))
     assert not decompose.applies(generate(10, seed=1, hourly=True))
+    assert decompose.applies(generate(10, seed=1, hourly=True), columns=decompose.HOURLY_COLUMNS)
+    assert not decompose.applies(generate(10, seed=1), columns=decompose.HOURLY_COLUMNS)
+
+
+def test_a_small_fleet_whose_whole_mip_is_large_is_decomposed_by_solve(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three hourly workloads (11,000 instance columns, which the whole MIP needs about 40 s
+    to prove) go to the decomposition over periods; one (1,000) does not."""
+    import planner.hourly
+
+    class Decomposed(Exception):
+        pass
+
+    def decompose_periods(*args: object) -> None:
+        raise Decomposed
+
+    monkeypatch.setattr(planner.hourly, "decompose_periods", decompose_periods)
+    with pytest.raises(Decomposed):
+        solve(generate(3, seed=0, hourly=True), default_catalog())
+    plan = solve(generate(1, seed=0, hourly=True), default_catalog(), explain=False)
+    assert plan.status == "optimal"
 
 
 @pytest.mark.parametrize(("workloads", "seed", "full_seconds"), [(2, 1, 30), (3, 5, 5)])
