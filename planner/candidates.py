@@ -222,6 +222,22 @@ class Items(Sequence[Item]):
                      instead: Callable[[str], Sequence[Item]] | None = None) -> list[Item]:
         """This workload's items, in order; `instead` builds a part of the items of a workload
         whose chunk is not built yet (without keeping it)."""
+        by_name, loose = self._indexed()
+        found: list[Item] = []
+        for position in by_name.get(name, ()):
+            chunk = self._chunks[position]
+            found.extend(chunk.get() if instead is None or chunk.items is not None
+                         else instead(name))
+        return found + loose.get(name, [])
+
+    def table_for(self, name: str) -> CandidateTable | None:
+        """`table` when its arrays hold exactly this workload's items (none added to them)."""
+        if self.table is None or name not in self.table.index:
+            return None
+        return None if self._indexed()[1].get(name) else self.table
+
+    def _indexed(self) -> tuple[dict[str, list[int]], dict[str, list[Item]]]:
+        """Per workload: its chunks (positions), and its items in chunks of any workload."""
         if self._by_name is None:
             self._by_name = defaultdict(list)
             for position, chunk in enumerate(self._chunks):
@@ -233,12 +249,7 @@ class Items(Sequence[Item]):
                 if chunk.workload is None:
                     for item in chunk.get():
                         self._loose[item.config.workload].append(item)
-        found: list[Item] = []
-        for position in self._by_name.get(name, ()):
-            chunk = self._chunks[position]
-            found.extend(chunk.get() if instead is None or chunk.items is not None
-                         else instead(name))
-        return found + self._loose.get(name, [])
+        return self._by_name, self._loose
 
 
 class CandidateSet:
@@ -264,6 +275,14 @@ class CandidateSet:
 
     def for_workload(self, name: str) -> list[Candidate]:
         return self._candidates.for_workload(name)
+
+    def candidate_table_for(self, name: str) -> CandidateTable | None:
+        """The table whose arrays hold exactly this workload's candidates, if any."""
+        return self._candidates.table_for(name)
+
+    def rejection_table_for(self, name: str) -> CandidateTable | None:
+        """The table whose arrays hold exactly this workload's rejections, if any."""
+        return self._rejections.table_for(name)
 
     def only(self, active: Sequence[int] | None) -> CandidateSet:
         """The candidates with these indices (all when None), as their own set without

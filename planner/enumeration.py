@@ -28,6 +28,7 @@ import itertools
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TypeVar
 
 import numpy as np
 
@@ -79,6 +80,13 @@ REPLACED = 6
 NO_EVENT = -1
 EVENT_REASON = {MEMORY: Reason.memory, TTFT: Reason.ttft, TPOT: Reason.tpot, E2E: Reason.e2e,
                 DOMINATED: Reason.dominated, REPLACED: Reason.dominated}
+EVENT_CODES = [EVENT_REASON.get(code, Reason.dominated) for code in range(REPLACED + 1)]
+"""`EVENT_REASON` as a list by event (OK, never an event, fills the gap)."""
+REASONS: tuple[Reason, ...] = tuple(Reason)
+"""`RejectionArrays.reason` is a position in this."""
+# Where a rejection comes from (`RejectionArrays.source`)
+BEFORE, EVENT, BANNED = 0, 1, 2
+
 
 @dataclass(frozen=True)
 class Grid:
@@ -122,6 +130,14 @@ class Shape:
     """events_before[r]: rejection events in rows before r (length rows + 1)."""
     _values: list[list[float]] | None = None
     _estimates: dict[int, Estimate] = field(default_factory=dict)
+    _lists: tuple[list[int], ...] | None = None
+
+    def lists(self) -> tuple[list[int], ...]:
+        """Per row as lists (kept): tensor-parallel degree, batch, event, subject, other."""
+        if self._lists is None:
+            self._lists = (self.grid.tensor_parallel.tolist(), self.grid.batch.tolist(),
+                           self.event.tolist(), self.subject.tolist(), self.other.tolist())
+        return self._lists
 
     def estimate(self, row: int) -> Estimate:
         found = self._estimates.get(row)
@@ -138,6 +154,60 @@ class Shape:
                                  v[5][row], "roofline")
             self._estimates[row] = found
         return found
+
+
+class Columns:
+    """Equal-length arrays as the fields of a dataclass, one row per item."""
+
+    def __len__(self) -> int:
+        return len(getattr(self, next(iter(self.__dataclass_fields__))))  # type: ignore[attr-defined]
+
+    @classmethod
+    def joined(cls: type[C], parts: Sequence[C]) -> C:
+        """The rows of `parts`, one after another."""
+        if len(parts) == 1:
+            return parts[0]
+        return cls(*(np.concatenate([getattr(part, name) for part in parts])
+                     for name in cls.__dataclass_fields__))  # type: ignore[attr-defined]
+
+
+C = TypeVar("C", bound=Columns)
+
+
+@dataclass(frozen=True)
+class CandidateArrays(Columns):
+    """A workload's candidates as arrays, in order: what `standalone_cost` reads of them."""
+
+    capacity_rps: np.ndarray
+    cost_usd_per_month: np.ndarray
+    hourly_usage_cost: np.ndarray
+    """`Candidate.hourly_usage_cost`."""
+    replicas_per_instance: np.ndarray
+    offer: np.ndarray
+    """Position in `Context.offers`."""
+    mode: np.ndarray
+    """Position in `Context.modes`."""
+
+
+@dataclass(frozen=True)
+class RejectionArrays(Columns):
+    """A profile's rejections as arrays, in enumeration order: what an explanation scans
+    without building them (`Context.rejection_template` builds one)."""
+
+    reason: np.ndarray
+    """Position in `REASONS`."""
+    price: np.ndarray
+    """The rejection's `cost_usd_per_month` (one instance for a month), NaN when None."""
+    throughput_rps: np.ndarray
+    """Of one replica (the estimate's), NaN without an estimate."""
+    replicas_per_instance: np.ndarray
+    offer: np.ndarray
+    """Position in `Context.offers`."""
+    pair: np.ndarray
+    source: np.ndarray
+    """`BEFORE`, `EVENT` or `BANNED`."""
+    at: np.ndarray
+    """The event's row (`EVENT`), the pricing mode's position (`BANNED`), or -1."""
 
 
 @dataclass
@@ -170,7 +240,9 @@ class Profile:
     spot not allowed)."""
     rejection_count: int
     _candidates: dict[int, tuple[object, ...]] | None = None
+    _candidate_list: list[tuple[object, ...]] | None = None
     _rejections: list[tuple[object, ...]] | None = None
+    _rejection_arrays: RejectionArrays | None = None
 
     @property
     def candidate_count(self) -> int:
@@ -201,6 +273,12 @@ class Context:
         self.carbon_array = np.array([[c for _, c in row] for row in self.hourly], dtype=float
                                      ).reshape(priced.shape)
         self.spot_mode = np.array([m is PricingMode.spot for m in self.modes], dtype=bool)
+        self.counts = np.array([o.count for o in self.offers], dtype=np.int64)
+        """Per offer: its accelerators per instance."""
+        self.accelerator_names = sorted({o.accelerator for o in self.offers})
+        self.accelerator_code = np.array(
+            [self.accelerator_names.index(o.accelerator) for o in self.offers], dtype=np.int64)
+        """Per offer: its accelerator (position in `accelerator_names`)."""
         self.allowances: dict[str, np.ndarray] = {}
         self.befores: dict[Hashable, tuple[np.ndarray, list[tuple[Reason, str]]]] = {}
         self.grids: dict[tuple[int, ...], Grid] = {}
@@ -275,7 +353,7 @@ class Context:
                                            (workload.slo.e2e_ms, arrays.e2e_ms, E2E)):
                 if limit is not None:
                     status = np.where((status == OK) & (values > limit), verdict, status)
-        counts = np.array([o.count for o in self.offers], dtype=np.int64)[grid.offer]
+        counts = self.counts[grid.offer]
         capacity = arrays.throughput_rps * utilisation_of(self.problem, workload) * (
             counts // grid.tensor_parallel)
         best = np.full(len(grid.start), -1, dtype=np.int64)
@@ -405,9 +483,26 @@ class Context:
     def candidate_templates(self, profile: Profile) -> list[tuple[object, ...]]:
         """Per candidate: the Config fields after the workload name, then the Candidate fields
         after the config."""
-        return [self.candidate_template(profile, k) for k in range(profile.candidate_count)]
+        if profile._candidate_list is None:
+            shape, model, kind = profile.shape, profile.model, profile.workload.kind
+            rows = profile.row
+            columns = zip(
+                profile.pair.tolist(), profile.mode.tolist(), rows.tolist(),
+                shape.grid.tensor_parallel[rows].tolist(), shape.grid.batch[rows].tolist(),
+                profile.capacity_rps.tolist(), profile.cost_usd_per_month.tolist(),
+                profile.quality.tolist(), profile.usage_usd_per_hour.tolist(),
+                profile.carbon_usd_per_hour.tolist(), strict=True)
+            found: list[tuple[object, ...]] = []
+            for pair, mode, row, tp, batch, capacity, cost, quality, usage, carbon in columns:
+                offer, variant = self.pair(pair)
+                found.append((offer, self.modes[mode], variant.name, tp, batch, model,
+                              shape.estimate(row), capacity, cost, quality, usage, carbon, kind))
+            profile._candidate_list = found
+        return profile._candidate_list
 
     def candidate_template(self, profile: Profile, k: int) -> tuple[object, ...]:
+        if profile._candidate_list is not None:
+            return profile._candidate_list[k]
         if profile._candidates is None:
             profile._candidates = {}
         found = profile._candidates.get(k)
@@ -433,52 +528,119 @@ class Context:
             if below is None:
                 return profile._rejections
             return [t for t in profile._rejections if _priced_below(t[PRICE], below)]
-        shape, grid, workload = profile.shape, profile.shape.grid, profile.workload
-        tp, batch = grid.tensor_parallel.tolist(), grid.batch.tolist()
-        event, subject, other = shape.event.tolist(), shape.subject.tolist(), shape.other.tolist()
-        templates: list[tuple[object, ...]] = []
-        for pair, found in enumerate(profile.before.tolist()):
-            offer, variant = self.pair(pair)
-            o = pair // len(self.variants)
-            hint = self.price_hint[o]
-            if below is not None and not _priced_below(hint, below):  # and no mode is cheaper
-                continue
-            if found >= 0:
-                reason, detail = profile.details[found]
-                templates.append((offer, None, variant.name, offer.count, 1, profile.model,
-                                  reason, detail, hint, None))
-                continue
-            for row in range(int(grid.start[pair]), int(grid.stop[pair])):
-                if event[row] == NO_EVENT:
-                    continue
-                about = subject[row]
-                perf = shape.estimate(about)
-                if event[row] == MEMORY:
-                    detail = memory_detail(perf, tp[about], offer)
-                elif event[row] in (DOMINATED, REPLACED):
-                    detail = dominated_detail(tp[other[row]], batch[other[row]])
-                else:
-                    slo = slo_problem(workload, perf)
-                    assert slo is not None
-                    detail = slo[1]
-                templates.append((offer, None, variant.name, tp[about], batch[about],
-                                  profile.model, EVENT_REASON[event[row]], detail, hint, perf))
-            best = int(shape.best[pair])
-            for m in np.flatnonzero(profile.banned[pair]).tolist():
-                if below is not None and not _priced_below(self.monthly[o][m], below):
-                    continue
-                mode, perf = self.modes[m], shape.estimate(best)
-                if self.monthly[o][m] is None:
-                    templates.append((offer, mode, variant.name, tp[best], batch[best],
-                                      profile.model, Reason.no_price,
-                                      no_price_detail(offer, mode), None, perf))
-                else:
-                    templates.append((offer, mode, variant.name, tp[best], batch[best],
-                                      profile.model, Reason.spot_not_allowed, SPOT_NOT_ALLOWED,
-                                      self.monthly[o][m], perf))
-        if below is None:
-            profile._rejections = templates
+        if below is not None:
+            wanted = np.flatnonzero(self.rejection_arrays(profile).price < below)  # NaN is not
+            return [self.rejection_template(profile, i) for i in wanted.tolist()]
+        arrays = self.rejection_arrays(profile)
+        where = zip(arrays.pair.tolist(), arrays.source.tolist(), arrays.at.tolist(), strict=True)
+        templates = [self._template(profile, pair, source, at) for pair, source, at in where]
+        profile._rejections = templates
         return templates
+
+    def rejection_template(self, profile: Profile, i: int) -> tuple[object, ...]:
+        """The `rejection_templates` entry of the profile's rejection `i`, alone."""
+        arrays = self.rejection_arrays(profile)
+        return self._template(profile, int(arrays.pair[i]), int(arrays.source[i]),
+                              int(arrays.at[i]))
+
+    def _template(self, profile: Profile, pair: int, source: int, at: int) -> tuple[object, ...]:
+        shape, workload = profile.shape, profile.workload
+        tp, batch, events, subject, other = shape.lists()
+        offer, variant = self.pair(pair)
+        hint = self.price_hint[pair // len(self.variants)]
+        if source == BEFORE:
+            reason, detail = profile.details[int(profile.before[pair])]
+            return (offer, None, variant.name, offer.count, 1, profile.model, reason, detail, hint,
+                    None)
+        if source == EVENT:
+            event, about = events[at], subject[at]
+            perf = shape.estimate(about)
+            if event == MEMORY:
+                detail = memory_detail(perf, tp[about], offer)
+            elif event in (DOMINATED, REPLACED):
+                detail = dominated_detail(tp[other[at]], batch[other[at]])
+            else:
+                slo = slo_problem(workload, perf)
+                assert slo is not None
+                detail = slo[1]
+            return (offer, None, variant.name, tp[about], batch[about], profile.model,
+                    EVENT_REASON[event], detail, hint, perf)
+        best = int(shape.best[pair])
+        mode, perf = self.modes[at], shape.estimate(best)
+        price = self.monthly[pair // len(self.variants)][at]
+        if price is None:
+            return (offer, mode, variant.name, tp[best], batch[best], profile.model,
+                    Reason.no_price, no_price_detail(offer, mode), None, perf)
+        return (offer, mode, variant.name, tp[best], batch[best], profile.model,
+                Reason.spot_not_allowed, SPOT_NOT_ALLOWED, price, perf)
+
+    def rejection_arrays(self, profile: Profile) -> RejectionArrays:
+        """The profile's rejections as arrays, in enumeration order (kept)."""
+        if profile._rejection_arrays is None:
+            profile._rejection_arrays = self._rejection_arrays(profile)
+        return profile._rejection_arrays
+
+    def _rejection_arrays(self, profile: Profile) -> RejectionArrays:
+        """Per pair in order: its problem found before any setting (`BEFORE`), or its rows'
+        events in row order (`EVENT`) then its banned pricing modes in mode order (`BANNED`):
+        the reference's order, each placed at its position in it."""
+        shape, grid = profile.shape, profile.shape.grid
+        variants = len(self.variants)
+        evaluated = profile.before < 0
+        events_in = shape.events_before[grid.stop] - shape.events_before[grid.start]
+        banned_in = profile.banned.sum(axis=1)
+        count = np.where(evaluated, events_in + banned_in, 1)
+        first = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+        hint = np.array([np.nan if h is None else h for h in self.price_hint], dtype=float)
+        counts = self.counts
+        reason_code = {reason: code for code, reason in enumerate(REASONS)}
+        throughput = shape.arrays.throughput_rps
+        # before: one per pair rejected before any setting
+        before_pair = np.flatnonzero(~evaluated)
+        before_reason = np.array([reason_code[profile.details[found][0]]
+                                  for found in profile.before[before_pair].tolist()],
+                                 dtype=np.int64)
+        # events of the evaluated pairs' rows
+        rows = np.flatnonzero(shape.event != NO_EVENT)
+        row_pair = np.searchsorted(grid.start, rows, side="right") - 1
+        keep = evaluated[row_pair]
+        rows, row_pair = rows[keep], row_pair[keep]
+        event_reason = np.array([reason_code[r] for r in EVENT_CODES], dtype=np.int64)[
+            shape.event[rows]]
+        about = shape.subject[rows]
+        # banned pricing modes of the evaluated pairs' best settings
+        banned_pair, banned_mode = np.nonzero(profile.banned)
+        banned_offer = banned_pair // variants
+        priced = self.priced[banned_offer, banned_mode]
+        best = shape.best[banned_pair]
+        position = np.concatenate([
+            first[before_pair],
+            first[row_pair] + shape.events_before[rows] - shape.events_before[grid.start[row_pair]],
+            first[banned_pair] + events_in[banned_pair]
+            + (np.cumsum(profile.banned, axis=1) - 1)[banned_pair, banned_mode]])
+        order = np.empty(len(position), dtype=np.int64)
+        order[position] = np.arange(len(position))
+
+        def ordered(*parts: np.ndarray) -> np.ndarray:
+            return np.concatenate(parts)[order]
+
+        nothing = np.full(len(before_pair), np.nan)
+        return RejectionArrays(
+            reason=ordered(before_reason, event_reason,
+                           np.where(priced, reason_code[Reason.spot_not_allowed],
+                                    reason_code[Reason.no_price])),
+            price=ordered(hint[before_pair // variants], hint[row_pair // variants],
+                          np.where(priced, self.monthly_array[banned_offer, banned_mode], np.nan)),
+            throughput_rps=ordered(nothing, throughput[about], throughput[best]),
+            replicas_per_instance=ordered(
+                np.ones(len(before_pair), dtype=np.int64),
+                counts[row_pair // variants] // grid.tensor_parallel[about],
+                counts[banned_offer] // grid.tensor_parallel[best]),
+            offer=ordered(before_pair // variants, row_pair // variants, banned_offer),
+            pair=ordered(before_pair, row_pair, banned_pair),
+            source=ordered(np.full(len(before_pair), BEFORE), np.full(len(rows), EVENT),
+                           np.full(len(banned_pair), BANNED)),
+            at=ordered(np.full(len(before_pair), -1), rows, banned_mode))
 
 
 PRICE = 8
@@ -567,6 +729,32 @@ class CandidateTable:
         return [Rejection(Config(name, *t[:6]), *t[6:])  # type: ignore[arg-type]
                 for _, profile in self.parts(index)
                 for t in self.context.rejection_templates(profile, below)]
+
+    def candidate_arrays(self, index: int) -> CandidateArrays:
+        """Workload `index`'s candidates as arrays, in order (those of `candidates_of`)."""
+        context, parts = self.context, []
+        for _, profile in self.parts(index):
+            offer = profile.pair // len(context.variants)
+            parts.append(CandidateArrays(
+                profile.capacity_rps, profile.cost_usd_per_month,
+                profile.usage_usd_per_hour + profile.carbon_usd_per_hour,
+                context.counts[offer] // profile.shape.grid.tensor_parallel[profile.row], offer,
+                profile.mode))
+        return CandidateArrays.joined(parts)
+
+    def rejection_arrays(self, index: int) -> RejectionArrays:
+        """Workload `index`'s rejections as arrays, in order (`rejection_at` builds one)."""
+        return RejectionArrays.joined([self.context.rejection_arrays(profile)
+                                       for _, profile in self.parts(index)])
+
+    def rejection_at(self, index: int, position: int) -> Rejection:
+        """Workload `index`'s rejection at `position` (in `rejection_arrays`), alone."""
+        for _, profile in self.parts(index):
+            if position < profile.rejection_count:
+                t = self.context.rejection_template(profile, position)
+                return Rejection(Config(self.workloads[index].name, *t[:6]), *t[6:])  # type: ignore[arg-type]
+            position -= profile.rejection_count
+        raise IndexError("rejection position out of range")
 
     def candidates_at(self, indices: Sequence[int]) -> tuple[Candidate, ...]:
         """The candidates with these indices (ascending), built without the others."""

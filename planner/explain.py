@@ -5,16 +5,26 @@ Every figure here is recomputed from candidates and the plan's allocations, neve
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
+
+import numpy as np
 
 from planner.backends import Status
 from planner.budget_mode import requests_per_month
 from planner.candidates import Candidate, CandidateSet, Reason, Rejection, config_choice
 from planner.catalog import Catalog, PricingMode
-from planner.costing import busy_by_period, peak_instances, standalone_cost
+from planner.costing import (
+    busy_by_period,
+    busy_summary,
+    peak_instances,
+    standalone_cost,
+    standalone_costs,
+)
+from planner.enumeration import REASONS, CandidateTable, RejectionArrays
 from planner.formulation import Formulation, quota_matches
 from planner.plan import Allocation
 from planner.problem import (
@@ -35,6 +45,8 @@ T = TypeVar("T")
 
 MAX_LINES_PER_SECTION = 4
 HIDDEN_REASONS = {Reason.dominated, Reason.no_price}
+ROUNDING = 1e-9
+"""Relative margin under a cost computed on arrays, for a sum Python rounds differently."""
 
 
 def money(value: float) -> str:
@@ -89,11 +101,33 @@ def rejection_cost(problem: Problem, workload: ServingWorkload, rejection: Rejec
     if rejection.cost_usd_per_month is None:
         return None
     perf = rejection.estimate
-    if perf is None or perf.throughput_rps <= 0:
-        return rejection.cost_usd_per_month
-    capacity = perf.throughput_rps * utilisation * rejection.config.replicas_per_instance
-    busy = busy_by_period(problem, workload, capacity, rejection.config.replicas_per_instance)
-    return sum(busy) * rejection.cost_usd_per_month / problem.periods
+    return _alone_cost(problem, workload, rejection.cost_usd_per_month,
+                       None if perf is None else perf.throughput_rps,
+                       rejection.config.replicas_per_instance, utilisation)
+
+
+def _alone_cost(problem: Problem, workload: ServingWorkload, price_usd_per_month: float,
+                throughput_rps: float | None, replicas_per_instance: int,
+                utilisation: float) -> float:
+    """`rejection_cost` from the rejection's figures: without a throughput, its price."""
+    if throughput_rps is None or throughput_rps <= 0:
+        return price_usd_per_month
+    capacity = throughput_rps * utilisation * replicas_per_instance
+    busy = busy_by_period(problem, workload, capacity, replicas_per_instance)
+    return sum(busy) * price_usd_per_month / problem.periods
+
+
+def _rejection_floors(problem: Problem, workload: ServingWorkload, rejections: RejectionArrays,
+                      utilisation: float) -> np.ndarray:
+    """`rejection_cost` of every rejection at once, less a margin for the rounding of a batch
+    workload's sum (`busy_summary`): a floor under each exact cost (NaN without a price)."""
+    throughput = rejections.throughput_rps
+    costed = throughput > 0  # NaN (no estimate) is not
+    replicas = rejections.replicas_per_instance
+    capacity = np.where(costed, throughput, 1.0) * utilisation * replicas
+    total, _ = busy_summary(problem, workload, capacity, replicas)
+    return np.where(costed, total * rejections.price / problem.periods * (1 - ROUNDING),
+                    rejections.price)
 
 
 def _cheapest_per_key(items: Iterable[tuple[tuple[str, ...], float, T]],
@@ -122,36 +156,117 @@ def explain_workload(problem: Problem, catalog: Catalog, workload: ServingWorklo
                 or coupled_reason(problem, catalog, workload, candidate, allocations))
 
     options = candidates.for_workload(workload.name)
-    costed = [(standalone_cost(problem, workload, c), c) for c in options]
-    standalone = [(cost, c) for cost, c in costed
-                  if not (c.mode is PricingMode.spot and workload.max_spot_share < 1)]
+    costs = _option_costs(problem, workload, options,
+                          candidates.candidate_table_for(workload.name))
+    accelerators, modes = costs.accelerator, costs.mode
+    allowed = ~((modes == PRICING.index(PricingMode.spot)) & (workload.max_spot_share < 1))
+
+    def cheapest(groups: np.ndarray, eligible: np.ndarray, text: Callable[[float, Candidate], str],
+                 limit: float = math.inf) -> list[tuple[float, str]]:
+        """Per group, the first of the cheapest eligible options costing less than `limit`,
+        as (cost, `text`), cheapest first: the text is written only for those."""
+        found = _cheapest_per_group(groups, costs.floor, np.flatnonzero(eligible), costs.cost_of,
+                                    limit)
+        return sorted((cost, text(cost, options[position])) for cost, position in found)
+
     lines = [f"plan: {money(plan_cost)}/month for {served or demand_text(workload)} "
              f"from {len(options)} feasible configurations"]
     chosen_accelerators = {a.accelerator for a in mine}
-    runner_ups = _cheapest_per_key(
-        (((c.config.offer.accelerator,), cost, c) for cost, c in standalone
-         if c.config.offer.accelerator not in chosen_accelerators),
+    runner_ups = cheapest(
+        accelerators, allowed & _among(accelerators, [
+            name not in chosen_accelerators for name in costs.accelerator_names]),
         lambda cost, c: f"runner-up on {c.config.offer.accelerator}: "
                         f"{describe(c, workload.model)} at {money(cost)}/month "
                         f"({_delta(cost - plan_cost)})")
     lines += [text for _, text in runner_ups[:MAX_LINES_PER_SECTION - 1]]
     chosen_modes = {a.pricing for a in mine}
-    by_mode = _cheapest_per_key(
-        (((c.mode.value,), cost, c) for cost, c in standalone if c.mode.value not in chosen_modes),
+    by_mode = cheapest(
+        modes, allowed & _among(modes, [m.value not in chosen_modes for m in PRICING]),
         lambda cost, c: f"best {c.mode.value}: {describe(c, workload.model)} at "
                         f"{money(cost)}/month ({_delta(cost - plan_cost)})")
     lines += [text for _, text in by_mode]
-    cheaper_feasible = _cheapest_per_key(
-        (((c.config.offer.accelerator, c.mode.value), cost, c) for cost, c in costed
-         if cost < plan_cost - 0.5),
+    cheaper_feasible = cheapest(
+        accelerators * len(PRICING) + modes, np.ones(len(options), dtype=bool),
         lambda cost, c: f"{describe(c, workload.model)} would cost {money(cost)}/month alone, "
-                        f"but {why_lost(c, cost)}")
+                        f"but {why_lost(c, cost)}", plan_cost - 0.5)
     lines += [text for _, text in cheaper_feasible[:MAX_LINES_PER_SECTION]]
     ruled_out = _ruled_out(problem, workload, candidates, plan_cost - 0.5)
     lines += [f"ruled out: {text}" for _, text in ruled_out[:MAX_LINES_PER_SECTION]]
     lines += model_choice_lines(problem, catalog, workload, candidates, mine, allocations,
                                 plan_cost)
     return lines
+
+
+PRICING = tuple(PricingMode)
+"""`_OptionCosts.mode` is a position in this."""
+
+
+class _OptionCosts(NamedTuple):
+    """A workload's candidates (options) as what the explanation groups and costs them by."""
+
+    accelerator: np.ndarray
+    """Position in `accelerator_names`."""
+    accelerator_names: list[str]
+    mode: np.ndarray
+    """Position in `PRICING`."""
+    floor: np.ndarray
+    """Under `standalone_cost`, and close to it."""
+    cost_of: Callable[[int], float]
+    """The option's `standalone_cost`, by position."""
+
+
+def _option_costs(problem: Problem, workload: ServingWorkload, options: list[Candidate],
+                  table: CandidateTable | None) -> _OptionCosts:
+    """From the table's arrays when it holds the workload's options: then only the options
+    that could be picked are costed one by one."""
+    if table is None:
+        names = sorted({c.config.offer.accelerator for c in options})
+        costs = [standalone_cost(problem, workload, c) for c in options]
+        return _OptionCosts(
+            np.array([names.index(c.config.offer.accelerator) for c in options], dtype=np.int64),
+            names, np.array([PRICING.index(c.mode) for c in options], dtype=np.int64),
+            np.array(costs, dtype=float), costs.__getitem__)
+    context = table.context
+    arrays = table.candidate_arrays(table.index[workload.name])
+    modes = np.array([PRICING.index(m) for m in context.modes], dtype=np.int64)[arrays.mode]
+    committed = np.array([mode.committed for mode in PRICING], dtype=bool)[modes]
+    floors = standalone_costs(problem, workload, arrays, committed) * (1 - ROUNDING)
+    known: dict[int, float] = {}
+
+    def cost_of(position: int) -> float:
+        if position not in known:
+            known[position] = standalone_cost(problem, workload, options[position])
+        return known[position]
+
+    return _OptionCosts(context.accelerator_code[arrays.offer], context.accelerator_names, modes,
+                        floors, cost_of)
+
+
+def _among(codes: np.ndarray, flags: list[bool]) -> np.ndarray:
+    """Per code, its flag."""
+    return np.array(flags, dtype=bool)[codes]
+
+
+def _cheapest_per_group(groups: np.ndarray, floors: np.ndarray, positions: np.ndarray,
+                        cost_of: Callable[[int], float | None], limit: float,
+                        stages: np.ndarray | None = None) -> list[tuple[float, int]]:
+    """Per group, of the `positions` (ascending) costing less than `limit`: the first of the
+    cheapest, of the furthest stage (the least `stages`) where there is any, as (cost,
+    position). `floors` under the costs spare costing most positions (`_first_furthest`)."""
+    positions = positions[floors[positions] < limit]
+    stage = np.zeros(len(positions), dtype=np.int64) if stages is None else stages[positions]
+    group = groups[positions]
+    order = np.lexsort((positions, floors[positions], stage, group))
+    positions, group = positions[order], group[order]
+    items = list(zip(stage[order].tolist(), floors[positions].tolist(), positions.tolist(),
+                     positions.tolist(), strict=True))
+    found = []
+    ends = [*(np.flatnonzero(np.diff(group)) + 1).tolist(), len(items)]
+    for start, stop in itertools.pairwise([0, *ends]):
+        best = _first_furthest(items[start:stop], cost_of, limit)
+        if best is not None:
+            found.append((best[0], best[2]))
+    return found
 
 
 def _priced_rejections(problem: Problem, workload: ServingWorkload, candidates: CandidateSet,
@@ -193,7 +308,12 @@ def _ruled_out(problem: Problem, workload: ServingWorkload, candidates: Candidat
     """`_furthest_per_accelerator` of `_cheaper_rejections`, costing only the rejections that
     could be picked: per accelerator, stages from the furthest down, and within a stage in
     order of their floors until a floor exceeds the cheapest cost found (ties go to the first
-    in enumeration order, as there)."""
+    in enumeration order, as there). From the table's arrays when it holds the workload's
+    rejections: then only the ones picked are built, and the floors are the costs themselves
+    (up to rounding)."""
+    table = candidates.rejection_table_for(workload.name)
+    if table is not None:
+        return _ruled_out_of_table(problem, workload, table, limit)
     utilisation = problem.performance.utilisation_cap
     by_accelerator: dict[str, list[tuple[int, float, int, Rejection]]] = defaultdict(list)
     for order, (rejection, floor) in enumerate(
@@ -203,17 +323,50 @@ def _ruled_out(problem: Problem, workload: ServingWorkload, candidates: Candidat
     picked: list[tuple[Rejection, float]] = []
     for items in by_accelerator.values():
         items.sort(key=lambda item: item[:3])
-        best: tuple[float, int, Rejection] | None = None
-        for position, (stage, floor, order, rejection) in enumerate(items):
-            # found: a nearer stage, or a floor above it in this one, cannot be picked instead
-            if best is not None and (stage != items[position - 1][0] or floor > best[0]):
-                break
-            cost = rejection_cost(problem, workload, rejection, utilisation)
-            if cost is not None and cost < limit and (best is None or (cost, order) < best[:2]):
-                best = (cost, order, rejection)
+        best = _first_furthest(items, lambda r: rejection_cost(problem, workload, r, utilisation),
+                               limit)
         if best is not None:
             picked.append((best[2], best[0]))
     return _furthest_per_accelerator(picked, workload.model)
+
+
+def _ruled_out_of_table(problem: Problem, workload: ServingWorkload, table: CandidateTable,
+                        limit: float) -> list[tuple[float, str]]:
+    """`_ruled_out` from the table's arrays: positions stand for the rejections."""
+    utilisation = problem.performance.utilisation_cap
+    index = table.index[workload.name]
+    rejections = table.rejection_arrays(index)
+    floors = _rejection_floors(problem, workload, rejections, utilisation)
+    codes = rejections.reason
+    shown = np.flatnonzero(~HIDDEN_CODES[codes] & ~np.isnan(floors))  # NaN: no price
+
+    def cost_of(position: int) -> float:
+        speed = float(rejections.throughput_rps[position])
+        return _alone_cost(problem, workload, float(rejections.price[position]),
+                           None if math.isnan(speed) else speed,
+                           int(rejections.replicas_per_instance[position]), utilisation)
+
+    picked = _cheapest_per_group(table.context.accelerator_code[rejections.offer], floors,
+                                 shown, cost_of, limit, -STAGE_CODES[codes])
+    return _furthest_per_accelerator(
+        [(table.rejection_at(index, position), cost) for cost, position in picked],
+        workload.model)
+
+
+def _first_furthest(items: list[tuple[int, float, int, T]], cost_of: Callable[[T], float | None],
+                    limit: float) -> tuple[float, int, T] | None:
+    """Of one accelerator's items (-stage, floor under the cost, order, item), sorted: the
+    cheapest (first of equals) of the furthest stage with any costing less than `limit`,
+    as (cost, order, item), costing items only until it is found."""
+    best: tuple[float, int, T] | None = None
+    for position, (stage, floor, order, item) in enumerate(items):
+        # found: a nearer stage, or a floor above it in this one, cannot be picked instead
+        if best is not None and (stage != items[position - 1][0] or floor > best[0]):
+            break
+        cost = cost_of(item)
+        if cost is not None and cost < limit and (best is None or (cost, order) < best[:2]):
+            best = (cost, order, item)
+    return best
 
 
 # How far a configuration got before it failed: the furthest failure is the most telling
@@ -221,6 +374,9 @@ def _ruled_out(problem: Problem, workload: ServingWorkload, candidates: Candidat
 STAGE = {Reason.variant_not_allowed: 0, Reason.variant_unsupported: 1, Reason.quality: 2,
          Reason.quota: 2, Reason.spot_not_allowed: 2, Reason.memory: 3, Reason.ttft: 4,
          Reason.tpot: 4, Reason.e2e: 4}
+STAGE_CODES = np.array([STAGE.get(reason, 0) for reason in REASONS], dtype=np.int64)
+HIDDEN_CODES = np.array([reason in HIDDEN_REASONS for reason in REASONS], dtype=bool)
+"""`STAGE` and `HIDDEN_REASONS` by `RejectionArrays.reason`."""
 
 
 def _furthest_per_accelerator(items: Iterable[tuple[Rejection, float]], workload_model: str

@@ -7,6 +7,7 @@ command), never by timing.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import subprocess
@@ -16,20 +17,26 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 import pytest
 
 from planner.backends import SolveOptions, SolverResult, Status, isolation
+from planner.candidates import CandidateSet
 from planner.cli import LAZY_COMMANDS, main
+from planner.costing import busy_by_period, busy_summary, standalone_cost
 from planner.explain import (
     HIDDEN_REASONS,
     _cheaper_rejections,
     _furthest_per_accelerator,
+    _option_costs,
+    _rejection_floors,
     _ruled_out,
+    explain_workload,
     rejection_cost,
 )
 from planner.linear import LinearModel
 from planner.problem import BatchWorkload, OnlineWorkload, load_problem
-from planner.solve import prepare
+from planner.solve import prepare, solve
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "problems" / "quickstart.yaml"
@@ -158,15 +165,22 @@ def problems(tmp_path: Path) -> list[Path]:
     return [QUICKSTART, ROOT / "problems" / "mixed-fleet.yaml", uneven]
 
 
+def without_table(candidates: CandidateSet) -> CandidateSet:
+    """The same candidates and rejections as plain objects: the explanation's long way."""
+    return CandidateSet(tuple(candidates.candidates), tuple(candidates.rejections))
+
+
 def test_cheaper_rejections_are_those_the_long_way_finds(tmp_path: Path) -> None:
     """Flat, shaped and hourly demand with idle hours, and batch work, at limits from none
-    to everything."""
+    to everything; from the table's arrays and from objects alone."""
     checked = 0
     for path in problems(tmp_path):
         problem, catalog = load_problem(path)
-        candidates = prepare(problem, catalog).candidates
+        prepared = prepare(problem, catalog).candidates
+        assert prepared.table is not None
+        plain = without_table(prepared)
         utilisation = problem.performance.utilisation_cap
-        for workload in problem.workloads:
+        for workload, candidates in itertools.product(problem.workloads, (prepared, plain)):
             if not isinstance(workload, OnlineWorkload | BatchWorkload):
                 continue
             costed: list[tuple[Any, float]] = []
@@ -184,4 +198,78 @@ def test_cheaper_rejections_are_those_the_long_way_finds(tmp_path: Path) -> None
                 assert _ruled_out(problem, workload, candidates, limit) == \
                     _furthest_per_accelerator(expected, workload.model), (path.name, limit)
                 checked += len(expected)
-    assert checked > 1000
+    assert checked > 2000
+
+
+def test_floors_from_arrays_are_under_the_costs_and_close(tmp_path: Path) -> None:
+    """What the explanation scans by: every rejection's and candidate's floor from the
+    table's arrays is at most its cost, and within rounding of it (so a wrong floor, too
+    high or too low, fails here before it changes an explanation)."""
+    for path in problems(tmp_path):
+        problem, catalog = load_problem(path)
+        candidates = prepare(problem, catalog).candidates
+        table = candidates.table
+        assert table is not None
+        utilisation = problem.performance.utilisation_cap
+        for workload in problem.workloads:
+            if not isinstance(workload, OnlineWorkload | BatchWorkload):
+                continue
+            index = table.index[workload.name]
+            rejections = candidates.rejections_for(workload.name)
+            floors = _rejection_floors(problem, workload, table.rejection_arrays(index),
+                                       utilisation).tolist()
+            assert len(floors) == len(rejections)
+            for rejection, floor in zip(rejections, floors, strict=True):
+                cost = rejection_cost(problem, workload, rejection, utilisation)
+                if cost is None:
+                    assert math.isnan(floor)
+                else:
+                    assert floor <= cost and floor == pytest.approx(cost, rel=1e-8, abs=1e-9)
+            options = candidates.for_workload(workload.name)
+            option_floors = _option_costs(problem, workload, options, table).floor.tolist()
+            for candidate, floor in zip(options, option_floors, strict=True):
+                cost = standalone_cost(problem, workload, candidate)
+                assert floor <= cost and floor == pytest.approx(cost, rel=1e-8, abs=1e-9)
+
+
+def test_busy_summary_is_busy_by_period_summed(tmp_path: Path) -> None:
+    """Peaks exactly; sums exactly for online work (whole instances), to rounding for batch."""
+    for path in problems(tmp_path):
+        problem, catalog = load_problem(path)
+        candidates = prepare(problem, catalog).candidates
+        for workload in problem.workloads:
+            if not isinstance(workload, OnlineWorkload | BatchWorkload):
+                continue
+            options = candidates.for_workload(workload.name)
+            capacity = np.array([c.capacity_rps for c in options])
+            replicas = np.array([c.config.replicas_per_instance for c in options])
+            total, peak = busy_summary(problem, workload, capacity, replicas)
+            for c, summed, highest in zip(options, total.tolist(), peak.tolist(), strict=True):
+                busy = busy_by_period(problem, workload, c.capacity_rps,
+                                      c.config.replicas_per_instance)
+                assert highest == max(busy)
+                if isinstance(workload, OnlineWorkload):
+                    assert summed == sum(busy)
+                else:
+                    assert summed == pytest.approx(sum(busy), rel=1e-12)
+
+
+def test_explanations_from_arrays_are_those_from_objects(tmp_path: Path) -> None:
+    """Every line of every serving workload's explanation, at the plan's cost and at costs
+    that make most options cheaper, with and without the plan's choices excluded."""
+    for path in problems(tmp_path):
+        problem, catalog = load_problem(path)
+        prepared = prepare(problem, catalog).candidates
+        plain = without_table(prepared)
+        plan = solve(problem, catalog, explain=False)
+        costs = {result.name: result.cost_usd_per_month for result in plan.workloads}
+        for workload in problem.workloads:
+            if not isinstance(workload, OnlineWorkload | BatchWorkload):
+                continue
+            mine = [a for a in plan.allocations if a.workload == workload.name]
+            for chosen, scale in itertools.product((mine, []), (1.0, 3.0, 100.0)):
+                arguments = (chosen, plan.allocations, costs[workload.name] * scale)
+                fast = explain_workload(problem, catalog, workload, prepared, *arguments)
+                slow = explain_workload(problem, catalog, workload, plain, *arguments)
+                assert fast == slow, (path.name, workload.name, scale)
+                assert len(fast) > 2

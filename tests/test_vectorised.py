@@ -6,6 +6,7 @@ as arrays against `estimate`; the pruning from arrays against the pruning from o
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from planner.candidates import (
     tensor_parallel_degrees,
 )
 from planner.catalog import Catalog, load_catalog
+from planner.enumeration import REASONS
 from planner.performance import (
     SettingArrays,
     efficiency_for,
@@ -47,7 +49,47 @@ def assert_same(problem: Problem, catalog: Catalog) -> CandidateSet:
     for workload in problem.workloads:
         assert fast.for_workload(workload.name) == slow.for_workload(workload.name)
         assert fast.rejections_for(workload.name) == slow.rejections_for(workload.name)
+    assert_arrays_match(build_candidates(problem, catalog), slow)
     return fast
+
+
+def assert_arrays_match(fresh: CandidateSet, slow: CandidateSet) -> None:
+    """The table's arrays (what the explanation scans) against the reference's objects, and
+    the rejections built one at a time or below a price (on a table none is built yet)."""
+    table = fresh.table
+    assert table is not None
+    for name, index in table.index.items():
+        assert fresh.candidate_table_for(name) is table is fresh.rejection_table_for(name)
+        options = slow.for_workload(name)
+        found = table.candidate_arrays(index)
+        assert found.capacity_rps.tolist() == [c.capacity_rps for c in options]
+        assert found.cost_usd_per_month.tolist() == [c.cost_usd_per_month for c in options]
+        assert found.hourly_usage_cost.tolist() == [c.hourly_usage_cost for c in options]
+        assert found.replicas_per_instance.tolist() == [c.config.replicas_per_instance
+                                                        for c in options]
+        assert [table.context.offers[o] for o in found.offer.tolist()] == [
+            c.config.offer for c in options]
+        assert [table.context.modes[m] for m in found.mode.tolist()] == [c.mode for c in options]
+        rejections = slow.rejections_for(name)
+        arrays = table.rejection_arrays(index)
+        assert len(arrays) == len(rejections)
+        assert [REASONS[r] for r in arrays.reason.tolist()] == [r.reason for r in rejections]
+        assert [None if math.isnan(p) else p for p in arrays.price.tolist()] == [
+            r.cost_usd_per_month for r in rejections]
+        assert [None if math.isnan(t) else t for t in arrays.throughput_rps.tolist()] == [
+            None if r.estimate is None else r.estimate.throughput_rps for r in rejections]
+        assert arrays.replicas_per_instance.tolist() == [r.config.replicas_per_instance
+                                                        for r in rejections]
+        assert [table.context.offers[o] for o in arrays.offer.tolist()] == [
+            r.config.offer for r in rejections]
+        for position in range(0, len(rejections), max(1, len(rejections) // 50)):
+            assert table.rejection_at(index, position) == rejections[position]
+        prices = sorted({r.cost_usd_per_month for r in rejections
+                         if r.cost_usd_per_month is not None})
+        for below in (0.0, *prices[:: max(1, len(prices) // 4)], math.inf):
+            assert table.rejections_of(index, below) == [
+                r for r in rejections
+                if r.cost_usd_per_month is not None and r.cost_usd_per_month < below]
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
@@ -192,3 +234,7 @@ def test_candidates_are_built_only_when_read(default_catalog: Catalog) -> None:
     assert len(extra) == len(built.rejections) + 1
     assert extra[-1] == built.rejections[0]
     assert CandidateSet(built.candidates, extra).rejections_for("w0")[-1] == built.rejections[0]
+    # the explanation scans the arrays only where they hold all of a workload's rejections
+    assert CandidateSet(built.candidates, extra).rejection_table_for("w0") is None
+    assert CandidateSet(built.candidates, extra).rejection_table_for("w1") is built.table
+    assert subset.rejection_table_for("w0") is None
