@@ -276,6 +276,14 @@ class CandidateSet:
     def for_workload(self, name: str) -> list[Candidate]:
         return self._candidates.for_workload(name)
 
+    def options_of(self, name: str) -> Sequence[Candidate]:
+        """`for_workload`, but when the table holds this workload's candidates each is built
+        only when read (an explanation reads a few of thousands)."""
+        table = self.candidate_table_for(name)
+        if table is None:
+            return self.for_workload(name)
+        return _TableCandidates(table, table.index[name])
+
     def candidate_table_for(self, name: str) -> CandidateTable | None:
         """The table whose arrays hold exactly this workload's candidates, if any."""
         return self._candidates.table_for(name)
@@ -303,6 +311,36 @@ class CandidateSet:
             return self._rejections.for_workload(name)
         return self._rejections.for_workload(
             name, lambda workload: table.rejections_of(table.index[workload], below))
+
+
+class _TableCandidates(Sequence[Candidate]):
+    """One workload's candidates in a table, each built when first read."""
+
+    def __init__(self, table: CandidateTable, workload: int) -> None:
+        self.table = table
+        self.start = int(table.candidate_start[workload])
+        self.length = int(table.candidate_count[workload])
+        self.built: dict[int, Candidate] = {}
+
+    def __len__(self) -> int:
+        return self.length
+
+    @overload
+    def __getitem__(self, position: int) -> Candidate: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> Sequence[Candidate]: ...
+
+    def __getitem__(self, position: int | slice) -> Candidate | Sequence[Candidate]:
+        if isinstance(position, slice):
+            return [self[p] for p in range(*position.indices(self.length))]
+        if position < 0:
+            position += self.length
+        if not 0 <= position < self.length:
+            raise IndexError("candidate position out of range")
+        if position not in self.built:
+            self.built[position] = self.table.candidates_at([self.start + position])[0]
+        return self.built[position]
 
 
 def instances_needed(rate_rps: float, capacity_rps: float, min_replicas: int,

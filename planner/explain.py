@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import numpy as np
@@ -155,7 +155,7 @@ def explain_workload(problem: Problem, catalog: Catalog, workload: ServingWorklo
         return (one_time_reason(problem, catalog, workload, candidate, cost, allocations, plan_cost)
                 or coupled_reason(problem, catalog, workload, candidate, allocations))
 
-    options = candidates.for_workload(workload.name)
+    options = candidates.options_of(workload.name)
     costs = _option_costs(problem, workload, options,
                           candidates.candidate_table_for(workload.name))
     accelerators, modes = costs.accelerator, costs.mode
@@ -215,7 +215,7 @@ class _OptionCosts(NamedTuple):
     """The option's `standalone_cost`, by position."""
 
 
-def _option_costs(problem: Problem, workload: ServingWorkload, options: list[Candidate],
+def _option_costs(problem: Problem, workload: ServingWorkload, options: Sequence[Candidate],
                   table: CandidateTable | None) -> _OptionCosts:
     """From the table's arrays when it holds the workload's options: then only the options
     that could be picked are costed one by one."""

@@ -21,12 +21,23 @@ from planner.formulation import one_time_usd_per_month
 from planner.plan import Allocation
 from planner.problem import Problem, ServingWorkload
 
+_last_served: tuple[Problem, tuple[Allocation, ...], frozenset[tuple[str, str]]] | None = None
+"""The last plan's `served_choices`: each workload's explanation asks again for the same plan
+(a quadratic cost on a fleet of 1,000)."""
+
 
 def served_choices(problem: Problem, allocations: Iterable[Allocation]) -> set[tuple[str, str]]:
     """The (model, variant) choices a plan's serving allocations run."""
+    global _last_served
+    if _last_served is not None and _last_served[0] is problem \
+            and _last_served[1] is allocations:
+        return set(_last_served[2])
     models = {w.name: w.model for w in problem.workloads}
-    return {(a.served_model(models[a.workload]), a.variant) for a in allocations
-            if a.kind != "training" and a.workload in models}
+    found = {(a.served_model(models[a.workload]), a.variant) for a in allocations
+             if a.kind != "training" and a.workload in models}
+    if isinstance(allocations, tuple):  # frozen: the same object is the same plan
+        _last_served = (problem, allocations, frozenset(found))
+    return found
 
 
 def extra_one_time(problem: Problem, catalog: Catalog, allocations: Iterable[Allocation],

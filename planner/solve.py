@@ -111,7 +111,10 @@ def extract(candidates: CandidateSet, training: tuple[TrainingOption, ...], cata
     periods = range(formulation.periods)
     allocations = []
     busy: dict[tuple[str, PricingMode], list[float]] = defaultdict(lambda: [0.0] * formulation.periods)
-    for candidate in candidates.candidates:
+    # only candidates with an instance in the plan are built (a large fleet has millions)
+    used = sorted({index for (index, _), column in formulation.use_column.items()
+                   if result.values[column] > 1e-9})
+    for candidate in candidates.only(used).candidates:
         integer = candidate.kind == "online"
         by_period = tuple(_value(result, formulation.use_column.get((candidate.index, p)), integer)
                           for p in periods)

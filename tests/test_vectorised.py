@@ -221,11 +221,15 @@ def test_candidates_are_built_only_when_read(default_catalog: Catalog) -> None:
     assert built.table is not None
     assert len(built.table.profiles) == 1  # one shape, one profile: built once
     assert len(built.candidates) == 3 * built.table.profiles[0].candidate_count
+    lazy = built.options_of("w2")  # read one at a time, before the chunk is built
+    some = [lazy[3], lazy[-1], *lazy[1:3]]
     first = built.for_workload("w1")
     assert [c.index for c in first] == list(range(len(first), 2 * len(first)))
     assert all(c.workload == "w1" for c in first)
     assert built.candidates[len(first)] == first[0]
     assert built.candidates[-1] == built.for_workload("w2")[-1]
+    whole = built.for_workload("w2")
+    assert len(lazy) == len(whole) and some == [whole[3], whole[-1], *whole[1:3]]
     active = surviving(problem, default_catalog, built)
     subset = built.only(active)
     assert [c.index for c in subset.candidates] == list(active)
