@@ -72,6 +72,7 @@ def solve(problem_file: Path, solver: str, time_limit: float, gap: float, output
     """Find the cheapest plan that meets every SLO, quota and budget in PROBLEM_FILE."""
     from planner.backends import SolveOptions, prestart
     from planner.problem import load_problem
+    from planner.progress import Throttled, reporting
     from planner.report import render_table
     from planner.solve import solve as run_solve
 
@@ -79,7 +80,8 @@ def solve(problem_file: Path, solver: str, time_limit: float, gap: float, output
     prestart(solver)  # the solver loads while the model is built
     click.echo(f"solving {problem.name}: {len(problem.workloads)} workloads, "
                f"{len(catalog.offers)} offers ...", err=True)
-    plan = run_solve(problem, catalog, solver, SolveOptions(time_limit, gap))
+    with reporting(Throttled(lambda line: click.echo(line, err=True))):
+        plan = run_solve(problem, catalog, solver, SolveOptions(time_limit, gap))
     if output_format in ("markdown", "html"):
         from planner.report_plan import render_plan
 

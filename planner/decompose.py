@@ -74,6 +74,7 @@ from planner.patterns import (
     single_item_patterns,
 )
 from planner.problem import OnlineWorkload, Problem
+from planner.progress import tell
 from planner.schema import HOURS_PER_MONTH
 
 LARGE_FLEET = 50
@@ -1057,7 +1058,7 @@ def reduce_fleet(problem: Problem, catalog: Catalog, candidates: CandidateSet,
         return None  # a workload without candidates: infeasible, for the full path to explain
     structure = structure_of(problem, catalog, fleet)
     pricing = pricing_of(fleet, structure)
-    say = progress or (lambda _: None)
+    say = progress or tell
     if fleet.periods > 1:
         from planner.hourly import decompose_periods
 

@@ -428,7 +428,7 @@ def _master_mip(master: CoverMaster, deadline: float, bound: float, options: Sol
     clock = time.perf_counter()
     solved = _cover_mip(master, np.arange(len(master.covers)), deadline, options, target, start)
     say(f"  MIP over {len(master.covers)} covers: "
-        f"{'no plan' if solved is None else f'{solved[0]:,.2f}, bound {solved[2]}'} "
+        f"{'no plan' if solved is None else f'{solved[0]:,.2f} (its own bound {solved[2]:,.2f})'} "
         f"({time.perf_counter() - clock:.2f} s)")
     if solved is None:
         return None

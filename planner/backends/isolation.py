@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
+from planner import progress
 from planner.backends.base import Backend, SolveOptions, SolverResult, SolverWarning, Status
 from planner.linear import LinearModel
 
@@ -62,6 +63,8 @@ ORPHAN_GRACE_S = 5.0
 BOUND_INTERVAL_S = 0.25
 """Streamed bound updates are sent at most this often."""
 MIN_SOLVER_LIMIT_S = 0.05
+TELL_EVERY_S = 1.0
+"""While the worker solves, the parent tells the best plan and bound so far this often."""
 PR_SET_PDEATHSIG = 1
 """Linux prctl option: the signal a process gets when the thread that started it ends."""
 FORK_MODEL_COLUMNS = 5_000
@@ -390,13 +393,18 @@ def _solve(backend: InProcessBackend, model: LinearModel, options: SolveOptions,
 
 
 def _listen(worker: _Worker, heard: _Heard, hard_deadline: float) -> bool:
-    """Collect messages until the worker answers (True), or dies or the deadline passes."""
+    """Collect messages until the worker answers (True), or dies or the deadline passes;
+    each second after the first, tell what is known so far (`planner.progress`: a quick solve
+    inside a longer piece of work, such as the decomposition's, tells nothing)."""
     connection = worker.connection
+    started = time.monotonic()
     while not heard.answered:
         remaining = hard_deadline - time.monotonic()
         if remaining <= 0:
             return False
-        ready = wait([connection, worker.process.sentinel], timeout=remaining)
+        if progress.listening() and time.monotonic() - started >= TELL_EVERY_S:
+            progress.tell(progress.plan_and_bound(heard.objective, heard.bound))
+        ready = wait([connection, worker.process.sentinel], timeout=min(remaining, TELL_EVERY_S))
         if connection in ready:
             try:
                 heard.hear(connection.recv())
