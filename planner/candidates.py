@@ -17,7 +17,7 @@ import bisect
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Generic, TypeVar, overload
@@ -230,6 +230,17 @@ class Items(Sequence[Item]):
                          else instead(name))
         return found + loose.get(name, [])
 
+    def restricted_to(self, names: Collection[str]) -> Items[Item]:
+        """The items of these workloads only, in order, sharing this sequence's chunks (none is
+        built for it). Without the table: its arrays hold every workload (array paths such as
+        pruning's would read the others)."""
+        chunks = [chunk for chunk in self._chunks if chunk.workload in names]
+        loose = tuple(item for chunk in self._chunks if chunk.workload is None
+                      for item in chunk.get() if item.config.workload in names)
+        if loose:
+            chunks.append(_Chunk(None, len(loose), tuple, loose))
+        return Items(chunks)
+
     def table_for(self, name: str) -> CandidateTable | None:
         """`table` when its arrays hold exactly this workload's items (none added to them)."""
         if self.table is None or name not in self.table.index:
@@ -275,6 +286,17 @@ class CandidateSet:
 
     def for_workload(self, name: str) -> list[Candidate]:
         return self._candidates.for_workload(name)
+
+    def rejection_reasons(self, name: str) -> set[Reason]:
+        """Why this workload's configurations were rejected, from the table's arrays when it
+        holds them (a fleet of 200 has 2.2 million rejections: not built for this)."""
+        table = self.rejection_table_for(name)
+        if table is None:
+            return {r.reason for r in self.rejections_for(name)}
+        from planner.enumeration import REASONS
+
+        codes = table.rejection_arrays(table.index[name]).reason
+        return {REASONS[code] for code in set(codes.tolist())}
 
     def options_of(self, name: str) -> Sequence[Candidate]:
         """`for_workload`, but when the table holds this workload's candidates each is built

@@ -104,11 +104,11 @@ def budget_note(plan: Plan) -> str | None:
 
 
 def _restricted(prepared: Prepared, problem: Problem) -> Prepared:
-    """The candidates of the problem's workloads only (a baseline solves one at a time)."""
+    """The candidates of the problem's workloads only (a baseline solves one at a time), and
+    no rejections: a baseline's plan is not explained, and pinning would build them all (2.2
+    million on a fleet of 200, 1.7 GB)."""
     names = {w.name for w in problem.workloads}
-    candidates = prepared.candidates
-    return Prepared(CandidateSet(tuple(c for c in candidates.candidates if c.workload in names),
-                                 tuple(r for r in candidates.rejections if r.config.workload in names)),
+    return Prepared(CandidateSet(prepared.candidates.candidates.restricted_to(names), ()),
                     tuple(o for o in prepared.training if o.workload in names))
 
 

@@ -375,7 +375,7 @@ def leaves_mip_unchanged(policy: str, workload: str, candidates: CandidateSet,
     """Relaxing `policy` changes neither the workload's candidates (nothing was rejected
     through it) nor a row of the MIP, so the optimum stays the same."""
     reasons = HELD_BACK_BY.get(policy)
-    if reasons is None or any(r.reason in reasons for r in candidates.rejections_for(workload)):
+    if reasons is None or set(reasons) & candidates.rejection_reasons(workload):
         return False
     return policy != "spot share 100%" or ("spot_share", workload) not in formulation.limit_rows()
 

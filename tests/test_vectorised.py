@@ -49,6 +49,8 @@ def assert_same(problem: Problem, catalog: Catalog) -> CandidateSet:
     for workload in problem.workloads:
         assert fast.for_workload(workload.name) == slow.for_workload(workload.name)
         assert fast.rejections_for(workload.name) == slow.rejections_for(workload.name)
+        assert fast.rejection_reasons(workload.name) == \
+            {r.reason for r in slow.rejections_for(workload.name)}
     assert_arrays_match(build_candidates(problem, catalog), slow)
     return fast
 
