@@ -49,7 +49,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from planner.backends.base import SolveOptions, SolverResult, Status
-from planner.backends.highs import quiet_stdout
+from planner.backends.highs import silent_highs
 from planner.candidates import CandidateSet
 from planner.catalog import Catalog, Offer, PricingMode
 from planner.formulation import (
@@ -527,10 +527,7 @@ class Master:
         self.workloads = len(fleet.workloads)
         self.columns: list[Column] = []
         self.known: dict[tuple[int, int, tuple[int, ...], tuple[int, ...], tuple[int, ...]], int] = {}
-        with quiet_stdout():  # no banner on the user's stdout
-            highs = highspy.Highs()
-        highs.setOptionValue("output_flag", False)
-        highs.setOptionValue("threads", 1)
+        highs = silent_highs()
         # new columns keep the last basis primal feasible: primal simplex restarts from it
         # (the dual simplex HiGHS would pick took 10x longer on 10,000 workloads)
         highs.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
@@ -1503,10 +1500,7 @@ class _SparseModel:
         if not self.cost:  # nothing to decide: feasible when every row holds at zero
             ok = all(lo <= 1e-9 and hi >= -1e-9 for lo, hi in zip(row_lower, row_upper, strict=True))
             return (0.0, np.zeros(0), 0.0) if ok else None
-        with quiet_stdout():  # no banner on the user's stdout
-            highs = highspy.Highs()
-        highs.setOptionValue("output_flag", False)
-        highs.setOptionValue("threads", int(options.threads))
+        highs = silent_highs(options.threads)
         # the caller's gap is against its own bound: stop by `target`, not HiGHS's gap
         highs.setOptionValue("mip_rel_gap", min(float(options.relative_gap), 1e-7))
         if not self.presolve:

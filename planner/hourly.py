@@ -71,7 +71,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from planner.backends.base import SolveOptions
-from planner.backends.highs import quiet_stdout
+from planner.backends.highs import silent_highs
 from planner.decompose import (
     PENALTY,
     PRIMAL_SIMPLEX,
@@ -653,10 +653,7 @@ class PeriodLP:
         import highspy
 
         self.period = period
-        with quiet_stdout():  # no banner on the user's stdout
-            self.highs = highspy.Highs()
-        self.highs.setOptionValue("output_flag", False)
-        self.highs.setOptionValue("threads", 1)
+        self.highs = silent_highs()
         limits = len(period.rows)
         subs = len(period.subs)
         self.highs.addRows(limits + subs,

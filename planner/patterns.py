@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from planner.backends.highs import quiet_stdout
+from planner.backends.highs import silent_highs
 
 FEASIBILITY = 1e-9
 """Absolute slack allowed on the demand and spot rows (the MIP's tolerance is larger)."""
@@ -328,12 +328,9 @@ def _mip_best(problems: Subproblems, weight: np.ndarray, j: int, limit: np.ndarr
 
     first, stop = int(problems.start[j]), int(problems.start[j + 1])
     k = stop - first
-    with quiet_stdout():  # no banner on the user's stdout
-        highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
+    highs = silent_highs()
     highs.setOptionValue("mip_rel_gap", 0.0)
     highs.setOptionValue("mip_abs_gap", 0.0)
-    highs.setOptionValue("threads", 1)
     inf = highspy.kHighsInf
     columns = np.arange(k, dtype=np.int32)
     highs.addVars(k, np.zeros(k), problems.upper[first:stop].astype(float))

@@ -57,15 +57,12 @@ class Relaxation:
         import highspy
         import numpy as np
 
-        from planner.backends.highs import _load, _ready_scheduler, quiet_stdout
+        from planner.backends.highs import _load, _ready_scheduler, silent_highs
 
         _ready_scheduler(highspy, 1)
-        with quiet_stdout():
-            self.highs = highspy.Highs()
+        self.highs = silent_highs()
         self.highspy = highspy
         self.deadline = deadline
-        self.highs.setOptionValue("output_flag", False)
-        self.highs.setOptionValue("threads", 1)
         self.highs.setOptionValue("presolve", "off")  # warm starts; presolve gains nothing here
         _load(self.highs, highspy, model)
         count = model.variable_count
@@ -121,12 +118,9 @@ def _incumbent(model: LinearModel, sizes: dict[int, int], deadline: float) -> fl
     """Cost of a plan of the MIP with the pools fixed at `sizes` (None if none is found)."""
     import highspy
 
-    from planner.backends.highs import _load, quiet_stdout
+    from planner.backends.highs import _load, silent_highs
 
-    with quiet_stdout():
-        highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("threads", 1)
+    highs = silent_highs()
     highs.setOptionValue("random_seed", 0)
     highs.setOptionValue("mip_rel_gap", 1e-3)  # any plan will do; a near-optimal one cuts more
     highs.setOptionValue("time_limit", max(0.0, deadline - time.perf_counter()))

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from planner.backends.highs import quiet_stdout
+from planner.backends.highs import silent_highs
 from planner.budget_mode import SERVE_MOST_VALUE
 from planner.candidates import CandidateSet, Reason
 from planner.formulation import Formulation, RowTag
@@ -125,10 +125,7 @@ def lp_with_choices_fixed(formulation: Formulation, values: tuple[float, ...]) -
     for column in fixed:
         lower[column] = upper[column] = round(values[column])
     inf = highspy.kHighsInf
-    with quiet_stdout():
-        highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("threads", 1)
+    highs = silent_highs()
     count = model.variable_count
     highs.addVars(count, lower, np.where(np.isinf(upper), inf, upper))
     highs.changeColsCost(count, np.arange(count, dtype=np.int32), np.array(model.cost, dtype=float))

@@ -54,6 +54,18 @@ def quiet_stdout() -> Iterator[None]:
         os.close(devnull)
 
 
+def silent_highs(threads: int = 1) -> Any:
+    """A new HiGHS instance that prints nothing (no banner on our stdout, no log), on
+    `threads` threads."""
+    import highspy
+
+    with quiet_stdout():
+        highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("threads", int(threads))
+    return highs
+
+
 class HighsBackend:
     name = "highs"
 
@@ -68,11 +80,8 @@ class HighsBackend:
         import highspy
 
         _ready_scheduler(highspy, options.threads)
-        with quiet_stdout():
-            highs = highspy.Highs()
-        highs.setOptionValue("output_flag", False)
+        highs = silent_highs(options.threads)
         highs.setOptionValue("mip_rel_gap", float(options.relative_gap))
-        highs.setOptionValue("threads", int(options.threads))
         highs.setOptionValue("random_seed", 0)
         if model.variable_count >= LARGE_MODEL_COLUMNS:
             highs.setOptionValue("presolve_rule_off", PROBING_AND_ENUMERATION)
