@@ -340,7 +340,7 @@ class _TableCandidates(Sequence[Candidate]):
 
     def __init__(self, table: CandidateTable, workload: int) -> None:
         self.table = table
-        self.start = int(table.candidate_start[workload])
+        self.workload = workload
         self.length = int(table.candidate_count[workload])
         self.built: dict[int, Candidate] = {}
 
@@ -361,7 +361,7 @@ class _TableCandidates(Sequence[Candidate]):
         if not 0 <= position < self.length:
             raise IndexError("candidate position out of range")
         if position not in self.built:
-            self.built[position] = self.table.candidates_at([self.start + position])[0]
+            self.built[position] = self.table.candidate_at(self.workload, position)
         return self.built[position]
 
 

@@ -719,15 +719,13 @@ class CandidateTable:
 
     def candidates_of(self, index: int) -> list[Candidate]:
         name = self.workloads[index].name
-        return [Candidate(start + k, Config(name, *t[:6]), *t[6:])  # type: ignore[arg-type]
-                for start, profile in self.parts(index)
+        return [_candidate(name, start + k, t) for start, profile in self.parts(index)
                 for k, t in enumerate(self.context.candidate_templates(profile))]
 
     def rejections_of(self, index: int, below: float | None = None) -> list[Rejection]:
         """Workload `index`'s rejections (with `below`: only those priced below it)."""
         name = self.workloads[index].name
-        return [Rejection(Config(name, *t[:6]), *t[6:])  # type: ignore[arg-type]
-                for _, profile in self.parts(index)
+        return [_rejection(name, t) for _, profile in self.parts(index)
                 for t in self.context.rejection_templates(profile, below)]
 
     def candidate_arrays(self, index: int) -> CandidateArrays:
@@ -747,12 +745,21 @@ class CandidateTable:
         return RejectionArrays.joined([self.context.rejection_arrays(profile)
                                        for _, profile in self.parts(index)])
 
+    def candidate_at(self, index: int, position: int) -> Candidate:
+        """Workload `index`'s candidate at `position` (in `candidate_arrays`), alone."""
+        for start, profile in self.parts(index):
+            if position < profile.candidate_count:
+                return _candidate(self.workloads[index].name, start + position,
+                                  self.context.candidate_template(profile, position))
+            position -= profile.candidate_count
+        raise IndexError("candidate position out of range")
+
     def rejection_at(self, index: int, position: int) -> Rejection:
         """Workload `index`'s rejection at `position` (in `rejection_arrays`), alone."""
         for _, profile in self.parts(index):
             if position < profile.rejection_count:
-                t = self.context.rejection_template(profile, position)
-                return Rejection(Config(self.workloads[index].name, *t[:6]), *t[6:])  # type: ignore[arg-type]
+                return _rejection(self.workloads[index].name,
+                                  self.context.rejection_template(profile, position))
             position -= profile.rejection_count
         raise IndexError("rejection position out of range")
 
@@ -769,8 +776,8 @@ class CandidateTable:
             starts = [start for start, _ in parts]
             for candidate in part.tolist():
                 start, profile = parts[bisect.bisect_right(starts, candidate) - 1]
-                t = self.context.candidate_template(profile, candidate - start)
-                found.append(Candidate(candidate, Config(name, *t[:6]), *t[6:]))  # type: ignore[arg-type]
+                found.append(_candidate(name, candidate,
+                                        self.context.candidate_template(profile, candidate - start)))
         return tuple(found)
 
     def candidate_set(self) -> CandidateSet:
@@ -782,6 +789,16 @@ class CandidateTable:
                                    partial(self.rejections_of, i))
                             for i, w in enumerate(self.workloads)], self)
         return CandidateSet(candidates, rejections)
+
+
+def _candidate(workload: str, index: int, template: tuple[object, ...]) -> Candidate:
+    """Candidate `index` of `workload` from its template (`Context.candidate_templates`)."""
+    return Candidate(index, Config(workload, *template[:6]), *template[6:])  # type: ignore[arg-type]
+
+
+def _rejection(workload: str, template: tuple[object, ...]) -> Rejection:
+    """A rejection of `workload` from its template (`Context.rejection_templates`)."""
+    return Rejection(Config(workload, *template[:6]), *template[6:])  # type: ignore[arg-type]
 
 
 def enumerate_candidates(problem: Problem, catalog: Catalog) -> CandidateSet:
