@@ -346,6 +346,13 @@ def _pinned(problem: Problem, catalog: Catalog, prepared: Prepared, pins: Sequen
     return pin_candidates(prepared.candidates, pins), pin_training(training, pins)
 
 
+def _spent_since(options: SolveOptions, since: float, least: float) -> SolveOptions:
+    """`options` with the seconds spent since `since` off the time limit, `least` left at
+    least."""
+    left = options.time_limit_s - (time.perf_counter() - since)
+    return replace(options, time_limit_s=max(left, least))
+
+
 def solve_in_detail(problem: Problem, catalog: Catalog, solver: str = "highs",
                     options: SolveOptions | None = None, prune: bool = True, *,
                     pins: Sequence[Pin] = (), explain: bool = True,
@@ -366,8 +373,7 @@ def solve_in_detail(problem: Problem, catalog: Catalog, solver: str = "highs",
     reduction = reduce_fleet(problem, catalog, candidates, active, training, options) \
         if prune else None
     # what the decomposition used comes off the limit (a plan it found is always completed)
-    left = options.time_limit_s - (time.perf_counter() - started)
-    later = replace(options, time_limit_s=max(left, FIXED_PLAN_SECONDS if reduction else 1.0))
+    later = _spent_since(options, started, FIXED_PLAN_SECONDS if reduction else 1.0)
     active = reduction.active if reduction is not None else active
     backend = get_backend(solver)
     formulation = formulate(problem, catalog, candidates.only(active), active, training)
@@ -379,10 +385,9 @@ def solve_in_detail(problem: Problem, catalog: Catalog, solver: str = "highs",
         result = reduction.solve(formulation, backend.solve, later)
     else:
         if prune:  # settle the committed pools' sizes by a few LPs (`planner.probing`)
-            started = time.perf_counter()
+            probed = time.perf_counter()
             formulation = bound_pools(formulation, probing_seconds(later.time_limit_s))
-            left = later.time_limit_s - (time.perf_counter() - started)
-            later = replace(later, time_limit_s=max(left, 1.0))
+            later = _spent_since(later, probed, 1.0)
         result = backend.solve(formulation.model, later)
     admitted = None
     if problem.budget_mode == SERVE_MOST_VALUE and result.status is not Status.error \
