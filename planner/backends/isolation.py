@@ -397,14 +397,17 @@ def _listen(worker: _Worker, heard: _Heard, hard_deadline: float) -> bool:
     each second after the first, tell what is known so far (`planner.progress`: a quick solve
     inside a longer piece of work, such as the decomposition's, tells nothing)."""
     connection = worker.connection
-    started = time.monotonic()
+    told = time.monotonic()
     while not heard.answered:
         remaining = hard_deadline - time.monotonic()
         if remaining <= 0:
             return False
-        if progress.listening() and time.monotonic() - started >= TELL_EVERY_S:
+        listening = progress.listening()
+        if listening and time.monotonic() - told >= TELL_EVERY_S:
+            told = time.monotonic()
             progress.tell(progress.plan_and_bound(heard.objective, heard.bound))
-        ready = wait([connection, worker.process.sentinel], timeout=min(remaining, TELL_EVERY_S))
+        ready = wait([connection, worker.process.sentinel],
+                     timeout=min(remaining, TELL_EVERY_S) if listening else remaining)
         if connection in ready:
             try:
                 heard.hear(connection.recv())
