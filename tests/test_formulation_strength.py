@@ -107,6 +107,14 @@ def as_first_written(formulation: Formulation, candidates: CandidateSet) -> Line
     return written
 
 
+def pruned_formulation(problem: Problem, catalog: Catalog) -> Formulation:
+    """The MIP `solve` builds on the whole-MIP path (pruned candidates), before probing."""
+    prepared = prepare(problem, catalog)
+    active = surviving(problem, catalog, prepared.candidates)
+    return formulate(problem, catalog, prepared.candidates.only(active), active,
+                     prepared.training)
+
+
 def reference_cost(problem: Problem, catalog: Catalog) -> float | None:
     prepared = prepare(problem, catalog, prune=False)
     formulation = formulate(problem, catalog, prepared.candidates, None, prepared.training)
@@ -137,10 +145,7 @@ def test_cuts_remove_no_plan_and_only_tighten(tmp_path: Path, seed: int) -> None
     """The optimum with and without the cuts is the same; their LP bound is no lower."""
     rng = random.Random(seed)
     problem, catalog = load_problem(write_problem(tmp_path, random_day(rng, tmp_path)))
-    prepared = prepare(problem, catalog)
-    active = surviving(problem, catalog, prepared.candidates)
-    formulation = bound_pools(formulate(problem, catalog, prepared.candidates.only(active),
-                                        active, prepared.training), seconds=10.0)
+    formulation = bound_pools(pruned_formulation(problem, catalog), seconds=10.0)
     highs = get_backend("highs")
     cut, plain = (highs.solve(f.model, SolveOptions()) for f in (formulation,
                                                                   formulation.without_cuts()))
@@ -166,10 +171,7 @@ def test_pool_probing_settles_the_mixed_fleet_pools() -> None:
     else. Probing fixes every pool at that, lifts the LP bound from $11,705 to $12,377 and
     keeps the optimum."""
     problem, catalog = load_problem(ROOT / "problems" / "mixed-fleet.yaml")
-    prepared = prepare(problem, catalog)
-    active = surviving(problem, catalog, prepared.candidates)
-    plain = formulate(problem, catalog, prepared.candidates.only(active), active,
-                      prepared.training)
+    plain = pruned_formulation(problem, catalog)
     bounded = bound_pools(plain, seconds=30.0)
     rows = {row.name: (row.lower, row.upper) for row in bounded.model.rows
             if row.group == "pool_bound"}
@@ -188,10 +190,7 @@ def test_a_limit_below_the_optimum_would_cut_it_off() -> None:
     incumbent or margin would do) moves a pool off the optimal plan's size: with the DGX-H100
     pool at 1 or more, the LP without an L40S server costs $12,377, over a $12,300 limit."""
     problem, catalog = load_problem(ROOT / "problems" / "mixed-fleet.yaml")
-    prepared = prepare(problem, catalog)
-    active = surviving(problem, catalog, prepared.candidates)
-    plain = formulate(problem, catalog, prepared.candidates.only(active), active,
-                      prepared.training)
+    plain = pruned_formulation(problem, catalog)
     result = get_backend("highs").solve(plain.model, SolveOptions())
     sizes = {c: round(result.values[c]) for c in plain.pool_column.values()}
     bounds = {c: (0, round(plain.model.upper[c])) for c in plain.pool_column.values()}
