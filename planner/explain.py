@@ -144,15 +144,21 @@ def _cheapest_per_key(items: Iterable[tuple[tuple[str, ...], float, T]],
 def explain_workload(problem: Problem, catalog: Catalog, workload: ServingWorkload,
                      candidates: CandidateSet, mine: list[Allocation],
                      allocations: tuple[Allocation, ...], plan_cost: float,
-                     served: str | None = None) -> list[str]:
+                     served: str | None = None, *,
+                     plan_choices: frozenset[tuple[str, str]] | None = None) -> list[str]:
     """Runner-ups on other hardware and pricing modes, and why cheaper options lost.
     `plan_cost` is the workload's cost in the plan, its share of committed pools included;
     `served` what the plan serves when it is not the whole demand (alternatives are still
-    costed for the whole demand)."""
-    from planner.families import model_choice_lines, one_time_reason  # it imports this module
+    costed for the whole demand); `plan_choices` the (model, variant) choices the plan serves
+    (`planner.families.served_choices`), computed from `allocations` when None: a caller
+    explaining every workload of a plan computes them once."""
+    from planner.families import model_choice_lines, one_time_reason, served_choices  # it imports this module
+
+    choices = served_choices(problem, allocations) if plan_choices is None else plan_choices
 
     def why_lost(candidate: Candidate, cost: float) -> str:
-        return (one_time_reason(problem, catalog, workload, candidate, cost, allocations, plan_cost)
+        return (one_time_reason(problem, catalog, workload, candidate, cost, allocations, plan_cost,
+                                plan_choices=choices)
                 or coupled_reason(problem, catalog, workload, candidate, allocations))
 
     options = candidates.options_of(workload.name)
@@ -193,7 +199,7 @@ def explain_workload(problem: Problem, catalog: Catalog, workload: ServingWorklo
     ruled_out = _ruled_out(problem, workload, candidates, plan_cost - 0.5)
     lines += [f"ruled out: {text}" for _, text in ruled_out[:MAX_LINES_PER_SECTION]]
     lines += model_choice_lines(problem, catalog, workload, candidates, mine, allocations,
-                                plan_cost)
+                                plan_cost, plan_choices=choices)
     return lines
 
 

@@ -21,38 +21,28 @@ from planner.formulation import one_time_usd_per_month
 from planner.plan import Allocation
 from planner.problem import Problem, ServingWorkload
 
-_last_served: tuple[Problem, tuple[Allocation, ...], frozenset[tuple[str, str]]] | None = None
-"""The last plan's `served_choices`: each workload's explanation asks again for the same plan
-(a quadratic cost on a fleet of 1,000)."""
 
-
-def served_choices(problem: Problem, allocations: Iterable[Allocation]) -> set[tuple[str, str]]:
-    """The (model, variant) choices a plan's serving allocations run."""
-    global _last_served
-    if _last_served is not None and _last_served[0] is problem \
-            and _last_served[1] is allocations:
-        return set(_last_served[2])
+def served_choices(problem: Problem, allocations: Iterable[Allocation]
+                   ) -> frozenset[tuple[str, str]]:
+    """The (model, variant) choices a plan's serving allocations run. A whole plan's
+    explanation computes them once and passes them down (`plan_choices`)."""
     models = {w.name: w.model for w in problem.workloads}
-    found = {(a.served_model(models[a.workload]), a.variant) for a in allocations
-             if a.kind != "training" and a.workload in models}
-    if isinstance(allocations, tuple):  # frozen: the same object is the same plan
-        _last_served = (problem, allocations, frozenset(found))
-    return found
+    return frozenset((a.served_model(models[a.workload]), a.variant) for a in allocations
+                     if a.kind != "training" and a.workload in models)
 
 
-def extra_one_time(problem: Problem, catalog: Catalog, allocations: Iterable[Allocation],
+def extra_one_time(problem: Problem, catalog: Catalog, served: frozenset[tuple[str, str]],
                    choice: tuple[str, str]) -> float:
-    """What serving `choice` too would add to the plan's one-time runs, $/month."""
-    served = served_choices(problem, allocations)
+    """What serving `choice` too would add to the one-time runs of a plan serving `served`,
+    $/month."""
     return (one_time_usd_per_month(problem, catalog, served | {choice})
             - one_time_usd_per_month(problem, catalog, served))
 
 
-def one_time_text(problem: Problem, catalog: Catalog, allocations: Iterable[Allocation],
+def one_time_text(problem: Problem, catalog: Catalog, served: frozenset[tuple[str, str]],
                   choice: tuple[str, str]) -> str:
-    """The one-time runs `choice` needs that the plan does not make already: `distillation
-    (4,380 GPU-h) over 12 months`, `int8 preparation over 12 months` or both."""
-    served = served_choices(problem, allocations)
+    """The one-time runs `choice` needs that a plan serving `served` does not make already:
+    `distillation (4,380 GPU-h) over 12 months`, `int8 preparation over 12 months` or both."""
     model, variant = choice
     runs = []
     hours = catalog.models[model].distillation_gpu_hours
@@ -65,24 +55,31 @@ def one_time_text(problem: Problem, catalog: Catalog, allocations: Iterable[Allo
 
 def one_time_reason(problem: Problem, catalog: Catalog, workload: ServingWorkload,
                     candidate: Candidate, cost: float, allocations: tuple[Allocation, ...],
-                    plan_cost: float) -> str | None:
+                    plan_cost: float, *, plan_choices: frozenset[tuple[str, str]] | None = None
+                    ) -> str | None:
     """Why a candidate cheaper alone than the plan lost, when its one-time runs (a model's
-    distillation, a variant's preparation) not already in the plan make up the difference."""
-    extra = extra_one_time(problem, catalog, allocations, candidate.config.choice)
+    distillation, a variant's preparation) not already in the plan make up the difference.
+    `plan_choices`: `served_choices` of the plan, computed from `allocations` when None."""
+    served = served_choices(problem, allocations) if plan_choices is None else plan_choices
+    extra = extra_one_time(problem, catalog, served, candidate.config.choice)
     if extra <= 0 or cost + extra < plan_cost - 0.5:
         return None
-    return (f"its one-time {one_time_text(problem, catalog, allocations, candidate.config.choice)}"
+    return (f"its one-time {one_time_text(problem, catalog, served, candidate.config.choice)}"
             f" adds "
             f"{money(extra)}/month")
 
 
 def model_choice_lines(problem: Problem, catalog: Catalog, workload: ServingWorkload,
                        candidates: CandidateSet, mine: list[Allocation],
-                       allocations: tuple[Allocation, ...], plan_cost: float) -> list[str]:
+                       allocations: tuple[Allocation, ...], plan_cost: float, *,
+                       plan_choices: frozenset[tuple[str, str]] | None = None
+                       ) -> list[str]:
     """For a workload with alternatives: the model served, and each other model's best cost
-    or what ruled it out."""
+    or what ruled it out. `plan_choices`: `served_choices` of the plan, computed from
+    `allocations` when None."""
     if not workload.alternatives or not mine:
         return []
+    choices = served_choices(problem, allocations) if plan_choices is None else plan_choices
     served = {a.served_model(workload.model) for a in mine}
     quality = max(a.quality for a in mine)
     if served == {workload.model}:
@@ -98,7 +95,7 @@ def model_choice_lines(problem: Problem, catalog: Catalog, workload: ServingWork
         own = [c for c in options if c.config.model == model
                and not (c.mode is PricingMode.spot and workload.max_spot_share < 1)]
         if own:
-            lines.append(_runner_up(problem, catalog, workload, own, allocations, plan_cost))
+            lines.append(_runner_up(problem, catalog, workload, own, choices, plan_cost))
         else:
             lines.append(_ruled_out(problem, catalog, workload, candidates, model, plan_cost))
     return lines
@@ -114,16 +111,18 @@ def floor_text(workload: ServingWorkload) -> str:
 
 
 def _runner_up(problem: Problem, catalog: Catalog, workload: ServingWorkload,
-               own: list[Candidate], allocations: tuple[Allocation, ...], plan_cost: float) -> str:
-    """The model's cheapest configuration alone, its one-time runs added."""
-    extra = {choice: extra_one_time(problem, catalog, allocations, choice)
+               own: list[Candidate], plan_choices: frozenset[tuple[str, str]],
+               plan_cost: float) -> str:
+    """The model's cheapest configuration alone, its one-time runs added to those of a plan
+    serving `plan_choices`."""
+    extra = {choice: extra_one_time(problem, catalog, plan_choices, choice)
              for choice in {c.config.choice for c in own}}
     cost, best = min(((standalone_cost(problem, workload, c) + extra[c.config.choice], c)
                       for c in own), key=lambda item: (item[0], item[1].index))
     config = best.config
     runs = "" if extra[config.choice] <= 0 else (
         f", {money(extra[config.choice])}/month of it one-time "
-        f"{one_time_text(problem, catalog, allocations, config.choice)}")
+        f"{one_time_text(problem, catalog, plan_choices, config.choice)}")
     return (f"{_model_role(workload, config.model)}: best {config.variant} on "
             f"{config.offer.accelerator}x{config.offer.count} {config.offer.key} "
             f"{best.mode.value} at {money(cost)}/month{runs} ({_delta(cost - plan_cost)}); "

@@ -33,6 +33,7 @@ from planner.explain import (
     explain_workload,
     served_text,
 )
+from planner.families import served_choices
 from planner.formulation import Formulation, formulate, one_time_usd_per_month, pool_key
 from planner.linear import LinearModel
 from planner.numerics import warn_if_unstable
@@ -217,21 +218,25 @@ def _demand(workload: AnyWorkload) -> float:
 
 def why(problem: Problem, catalog: Catalog, workload: AnyWorkload, candidates: CandidateSet,
         training: tuple[TrainingOption, ...], allocations: tuple[Allocation, ...],
-        cost: float, admitted: tuple[float, ...] | None = None) -> list[str]:
+        cost: float, admitted: tuple[float, ...] | None = None, *,
+        plan_choices: frozenset[tuple[str, str]] | None = None) -> list[str]:
+    """`plan_choices`: `served_choices` of the plan, computed from `allocations` when None."""
     mine = [a for a in allocations if a.workload == workload.name]
     if isinstance(workload, OnlineWorkload) and admitted is not None:
         lines = admission_text(workload, admitted)
         if not mine:
             return lines
         return lines + explain_workload(problem, catalog, workload, candidates, mine,
-                                        allocations, cost, served_text(workload, admitted))
+                                        allocations, cost, served_text(workload, admitted),
+                                        plan_choices=plan_choices)
     if isinstance(workload, TrainingWorkload):
         options = [o for o in training if o.workload == workload.name]
         chosen = next((o for o in options for a in mine if a.offer_key == o.offer.key
                        and a.pricing == o.mode.value and a.instances == o.instances), None)
         return explain_training(workload, options, chosen,
                                 candidates.rejections_for(workload.name))
-    return explain_workload(problem, catalog, workload, candidates, mine, allocations, cost)
+    return explain_workload(problem, catalog, workload, candidates, mine, allocations, cost,
+                            plan_choices=plan_choices)
 
 
 def workload_results(problem: Problem, catalog: Catalog, candidates: CandidateSet,
@@ -246,6 +251,7 @@ def workload_results(problem: Problem, catalog: Catalog, candidates: CandidateSe
     admitted = admitted or {}
     periods = problem.periods
     shares = pool_shares(allocations, commitments)
+    choices = served_choices(problem, allocations) if explain else None  # once per plan
     for workload in problem.workloads:
         mine = [a for a in allocations if a.workload == workload.name]
         capacity = sum(a.capacity_rps for a in mine)
@@ -263,7 +269,7 @@ def workload_results(problem: Problem, catalog: Catalog, candidates: CandidateSe
                 requests_per_month(served, periods)
             value = value_usd_per_month(workload, served, periods)
         reasons = why(problem, catalog, workload, candidates, training, allocations, cost,
-                      served) if explain else []
+                      served, plan_choices=choices) if explain else []
         results.append(WorkloadResult(
             name=workload.name,
             model=workload.model,
