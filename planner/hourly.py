@@ -427,11 +427,12 @@ def _master_mip(master: CoverMaster, deadline: float, bound: float, options: Sol
     target = bound + options.relative_gap * abs(bound) * (1 - 1e-6)
     clock = time.perf_counter()
     solved = _cover_mip(master, np.arange(len(master.covers)), deadline, options, target, start)
-    say(f"  MIP over {len(master.covers)} covers: "
-        f"{'no plan' if solved is None else f'{solved[0]:,.2f} (its own bound {solved[2]:,.2f})'} "
-        f"({time.perf_counter() - clock:.2f} s)")
     if solved is None:
+        say(f"  MIP over {len(master.covers)} covers: no plan ({time.perf_counter() - clock:.2f} s)")
         return None
+    own = "none yet" if solved[2] is None else f"{solved[2]:,.2f}"
+    say(f"  MIP over {len(master.covers)} covers: {solved[0]:,.2f} (its own bound {own}) "
+        f"({time.perf_counter() - clock:.2f} s)")
     return solved[0], solved[1], -math.inf if solved[2] is None else solved[2]
 
 

@@ -209,3 +209,18 @@ def test_decomposed_plans_are_accepted_by_the_formulation() -> None:
     result = reduction.solve(formulation, get_backend("highs").solve, options)
     assert result.objective == pytest.approx(reduction.objective, rel=1e-6)
     assert reduction.bound <= reduction.objective * (1 + 1e-9)
+
+
+def test_a_plan_without_a_bound_of_its_own_is_reported(
+        fleet_master: tuple[hourly.CoverMaster, decompose.Priced],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """HiGHS can stop with a plan but no bound of its own (at the deadline, or at the target
+    before its root LP): the master MIP reports "none yet" and counts it as -inf, instead of
+    failing to format it (a crash on `generate(100, 0, hourly)` without reserved pricing)."""
+    master, _ = fleet_master
+    monkeypatch.setattr(hourly, "_cover_mip", lambda *args, **kwargs: (123.0, [], None))
+    said: list[str] = []
+    solved = hourly._master_mip(master, time.perf_counter() + 20, -math.inf, OPTIONS,
+                                said.append)
+    assert solved == (123.0, [], -math.inf)
+    assert said and "its own bound none yet" in said[0]
