@@ -175,17 +175,25 @@ class OnlineWorkload(ServingBase):
             raise ValueError("must be a number, not true/false")
         return value
 
+    @field_validator("profile_rps")
+    @classmethod
+    def _whole_day_or_week(cls, value: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        # checked on the field, so that the message points at its line
+        if value is None:
+            return value
+        if len(value) not in (HOURS_PER_DAY, HOURS_PER_WEEK):
+            raise ValueError(f"needs 24 (hourly, one day) or 168 (hourly, one week) values, "
+                             f"not {len(value)}")
+        if max(value) <= 0:
+            raise ValueError("needs at least one rate above 0")
+        return value
+
     @model_validator(mode="after")
     def _one_demand(self) -> OnlineWorkload:
         if self.profile_rps is not None:
             if self.rate_rps is not None or self.shape is not None:
                 raise ValueError("give either profile_rps or rate_rps (with an optional shape), "
                                  "not both")
-            if len(self.profile_rps) not in (HOURS_PER_DAY, HOURS_PER_WEEK):
-                raise ValueError(f"profile_rps needs 24 (hourly, one day) or 168 (hourly, one "
-                                 f"week) values, got {len(self.profile_rps)}")
-            if max(self.profile_rps) <= 0:
-                raise ValueError("profile_rps needs at least one rate above 0")
         elif self.rate_rps is None:
             raise ValueError("rate_rps (requests/s) or profile_rps (hourly rates) is required")
         return self

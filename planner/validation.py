@@ -71,7 +71,9 @@ def _message(error: Any, path: tuple[Any, ...], root: type[BaseModel]) -> str:
     else:
         message = str(error["msg"]).removeprefix("Value error, ")
         message = message.replace("Input should be", "must be", 1)
-    if "input" in error and path:  # at the root the input is the whole document
+    # at the root the input is the whole document; a mapping's own check names what is wrong
+    # with it in words, and echoing the mapping back only buries that
+    if "input" in error and path and not isinstance(error["input"], dict):
         message += f" (got {_shown(error['input'])})"
     return message
 

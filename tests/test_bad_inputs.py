@@ -97,6 +97,10 @@ EXPECT: dict[str, Case] = {
     # out-of-range numbers
     "negative_rate.yaml": case(":7:5:", "workloads[0].rate_rps", "greater than 0", "(got -3)"),
     "zero_rate.yaml": case(":7:5:", "workloads[0].rate_rps", "greater than 0", "(got 0)"),
+    "profile_wrong_length.yaml": case(":7:5:", "workloads[0].profile_rps", "24 (hourly, one day)",
+                                      "not 5"),
+    # a check across fields names the workload, without echoing the whole mapping back
+    "profile_and_rate.yaml": case(":5:5:", "workloads[0]: give either profile_rps or rate_rps"),
     "nan_rate.yaml": case(":7:5:", "workloads[0].rate_rps", "finite", "(got nan)"),
     "inf_budget.yaml": case(":4:1:", "budget_usd_per_month", "finite", "(got inf)"),
     "negative_budget.yaml": case(":4:1:", "budget_usd_per_month", "greater than 0",
@@ -373,3 +377,10 @@ def test_check_with_plan_of_wrong_field_types(tmp_path: Path) -> None:
     assert code == 1
     assert isinstance(exception, SystemExit), repr(exception)
     assert "Traceback" not in stdout + stderr
+
+
+def test_a_check_across_fields_does_not_echo_the_mapping() -> None:
+    """A workload's own check (rate and profile both given) says what is wrong in words; the
+    workload's whole mapping echoed back as "(got {...})" would only bury that."""
+    message = assert_clean_failure(["solve", str(BAD / "profile_and_rate.yaml")], "not both")
+    assert "(got {" not in message
