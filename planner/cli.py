@@ -105,7 +105,8 @@ def solve(problem_file: Path, solver: str, time_limit: float, gap: float, output
 @click.argument("plan_file", type=click.Path(path_type=Path))
 @reports_errors
 def check(problem_file: Path, plan_file: Path) -> None:
-    """Re-check PLAN_FILE (JSON from `plan solve`) against PROBLEM_FILE without a solver."""
+    """Re-check a plan against its problem without a solver: PROBLEM_FILE (the YAML), then
+    PLAN_FILE (JSON from `plan solve`)."""
     from planner.problem import load_problem
     from planner.verify import check_plan
 

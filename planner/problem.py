@@ -514,11 +514,19 @@ def _duplicate_names(loaded: LoadedYaml) -> list[Issue]:
     return issues
 
 
+PLAN_KEYS = frozenset({"allocations", "objective_usd_per_month", "status"})
+"""Top-level keys of every plan `plan solve` writes, and of no problem file."""
+
+
 def parse_problem(loaded: LoadedYaml) -> Problem:
     """Validate the structure of a loaded problem document."""
     if not isinstance(loaded.data, dict):
         got = "an empty file" if loaded.data is None else type(loaded.data).__name__
         raise InputError([loaded.issue((), f"a problem file must be a YAML mapping (got {got})")])
+    if loaded.data.keys() >= PLAN_KEYS:
+        raise InputError([loaded.issue((), "this is a plan (JSON from plan solve), not a problem "
+                                           "file; give the problem's YAML here (plan check takes "
+                                           "PROBLEM_FILE first, then PLAN_FILE)")])
     duplicates = _duplicate_names(loaded)
     try:
         problem = Problem.model_validate(loaded.data)

@@ -384,3 +384,14 @@ def test_a_check_across_fields_does_not_echo_the_mapping() -> None:
     workload's whole mapping echoed back as "(got {...})" would only bury that."""
     message = assert_clean_failure(["solve", str(BAD / "profile_and_rate.yaml")], "not both")
     assert "(got {" not in message
+
+
+def test_a_plan_given_as_the_problem_says_so(tmp_path: Path) -> None:
+    """`plan check PLAN PROBLEM` (the arguments swapped) or `plan solve PLAN`: one message that
+    the file is a plan and which argument comes first, not fifty unknown keys."""
+    plan = tmp_path / "plan.json"
+    code, _, stderr, _ = invoke("solve", str(QUICKSTART), "--format", "json", "-o", str(plan))
+    assert code == 0, stderr
+    for args in (["check", str(plan), str(QUICKSTART)], ["solve", str(plan)]):
+        assert_clean_failure(args, "plan.json:1:1: this is a plan (JSON from plan solve), not a "
+                                   "problem file", "PROBLEM_FILE first")
