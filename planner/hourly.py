@@ -156,10 +156,16 @@ SCARCE = 3.0
 """The limits' duals times this price the covers that leave room on them (`_seeds`)."""
 PERIOD_ROUNDS = 50
 """Column-generation rounds on one period's LP at most."""
-PLAN_SHARE = 0.35
+PLAN_SHARE = 0.25
 """Share of the time left after column generation that planning period by period (pool sizes
-and variants from `_dive`) may take."""
-MIP_SHARE = 0.5
+and variants from `_dive`) may take. Measured on `generate(n, 0, hourly=True)` with a 60 s
+limit once pricing was compiled (column generation done in 12 s at 100 workloads): 0.35 let
+the periods of 100 workloads finish with the dive's pool sizes and variants, a plan 1.8 %
+from the bound that the master MIP, left 9 s, did not improve; 0.25 stops them after one
+period and leaves the MIP the time it needs (0.6 %); at 10 workloads both give the same plan."""
+DIVE_SHARE = 0.5
+"""Share of that time the dive may take (the pools still fractional then are rounded)."""
+MIP_SHARE = 0.6
 """Share of the time left then that the master MIP over the covers (from that plan) may take;
 the rest plans each period again with its plan's pool sizes and variants."""
 
@@ -273,8 +279,9 @@ def decompose_periods(structure: Structure, pricing: Pricing, options: SolveOpti
         return None  # some workload has no pattern at all
     generating = started + CG_SHARE * (deadline - started)
     final, rounds = _generate(master, priced, generating, options, say)
-    cost, covers = _plan_by_periods(master, final, _dive(master), _share(PLAN_SHARE, deadline),
-                                    options, say)
+    planning = _share(PLAN_SHARE, deadline)
+    cost, covers = _plan_by_periods(master, final, _dive(master, _share(DIVE_SHARE, planning)),
+                                    planning, options, say)
     if cost is not None and _proven(cost, final.bound, options):
         upper, chosen, bound = cost, covers, final.bound
     else:
@@ -390,8 +397,10 @@ def _solve_master(master: CoverMaster, final: Priced, deadline: float, options: 
     converged, and of few covers (`FIRST_PROOF_COVERS`, `FIRST_LISTING_STATES`): else no MIP
     in the time left proves a plan within it, and listing and adding them (50,000 on 100
     workloads) took 12 s of the MIP's. The
-    `start` covers (a plan costing the cost given, or part of one) start the first MIP; a
-    whole plan stands unless the MIP finds a cheaper one."""
+    `start` covers, when a whole plan (a cost given), start the first MIP, and stand unless
+    it finds a cheaper one. Part of a plan does not: HiGHS completes a partial start by a
+    search of its own that ignores the time limit (on 100 workloads x 24 h the MIP ran 12-17 s
+    past its deadline)."""
     cost, covers = start
     lp = master.solve_covers()[0]
     first = max(0.0, lp - final.bound) + options.relative_gap * abs(lp)
@@ -400,7 +409,8 @@ def _solve_master(master: CoverMaster, final: Priced, deadline: float, options: 
         master, final, first, clock + LISTING_SHARE * (deadline - clock),
         FIRST_PROOF_COVERS, FIRST_LISTING_STATES) is not None else 0.0
     # the MIP stops at the plan within the gap of L, or when optimal over its covers
-    solved = _master_mip(master, deadline, final.bound, options, say, covers or None)
+    solved = _master_mip(master, deadline, final.bound, options, say,
+                         covers if cost is not None and covers else None)
     if solved is None:
         return None if cost is None else (cost, covers, final.bound)
     upper, chosen, bound = solved
@@ -523,18 +533,22 @@ class Fixing:
     pairs: np.ndarray
 
 
-def _dive(master: CoverMaster) -> Fixing:
+def _dive(master: CoverMaster, deadline: float) -> Fixing:
     """Whole pool sizes and one variant per workload from the master LP over the covers it
     has (no pricing: a few LP re-solves). The most fractional pool, weighted by its fee, goes
     to the side (down or up) whose LP costs less, until every pool is whole; then each
     workload keeps its variant with the largest share. Nearest rounding is not good enough:
-    on `generate(10, 0, hourly=True)` it gave a plan 2 % dearer than the dive's."""
+    on `generate(10, 0, hourly=True)` it gave a plan 2 % dearer than the dive's, but it is
+    what the pools not yet whole get at the `deadline` (each LP is limited to the time left:
+    on 1,000 workloads x 24 h one LP of the dive ran for minutes)."""
+    import highspy
+
     highs, structure = master.highs, master.structure
     highs.setOptionValue("simplex_strategy", DUAL_SIMPLEX)
     lower = np.zeros(len(structure.pool_fee))
     upper = structure.pool_upper.astype(float).copy()
     values = master.solve_lp()[3]
-    while True:
+    while time.perf_counter() < deadline:
         sizes = values[master.pool_columns]
         away = np.minimum(sizes - np.floor(sizes), np.ceil(sizes) - sizes)
         away[away < 1e-6] = 0.0
@@ -545,8 +559,12 @@ def _dive(master: CoverMaster) -> Fixing:
         for low, high in ((lower[pool], math.floor(sizes[pool])),
                           (math.ceil(sizes[pool]), upper[pool])):
             highs.changeColBounds(master.pool_columns[pool], float(low), float(high))
+            highs.setOptionValue("time_limit", max(0.05, deadline - time.perf_counter()))
             objective, _, _, solution = master.solve_lp()
-            sides.append((objective, low, high, solution))
+            if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                sides.append((objective, low, high, solution))
+        if not sides:  # out of time: the rest is rounded to nearest
+            break
         _, lower[pool], upper[pool], values = min(sides, key=lambda side: side[0])
         highs.changeColBounds(master.pool_columns[pool], float(lower[pool]), float(upper[pool]))
     pools = np.round(values[master.pool_columns])
@@ -580,10 +598,13 @@ def _largest_pairs(pricing: Pricing, choices: np.ndarray) -> np.ndarray:
 
 
 def _release(master: CoverMaster) -> None:
-    """The master's pool bounds and simplex as column generation left them."""
+    """The master's pool bounds, simplex and time limit as column generation left them."""
+    import highspy
+
     for pool, column in enumerate(master.pool_columns):
         master.highs.changeColBounds(column, 0.0, float(master.structure.pool_upper[pool]))
     master.highs.setOptionValue("simplex_strategy", PRIMAL_SIMPLEX)
+    master.highs.setOptionValue("time_limit", highspy.kHighsInf)
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,20 @@ Subproblem j chooses integer counts 0 <= x_k <= upper_k of its items k to
 
 which is what the MIP's `demand`, `min_replicas` and `spot_share` rows ask of one workload in
 one period. The search is a branch and bound over the items in order of cost per unit of
-capacity, run for every subproblem at once, one item per step, on arrays of partial count
-vectors ("states"): a state is dropped when a lower bound on any completion (the remaining
-demand and replicas at the cheapest remaining rate) cannot beat the best pattern found (mode
-"best") or exceeds the subproblem's threshold (mode "all"), or when the remaining items cannot
-complete it. A state that meets every row is a pattern and is not extended: with non-negative
-weights, adding instances never helps any row of the MIP a pattern is judged by.
+capacity on partial count vectors ("states"): a state is dropped when a lower bound on any
+completion (the remaining demand and replicas at the cheapest remaining rate) cannot beat the
+best pattern found (mode "best") or exceeds the subproblem's threshold (mode "all"), or when
+the remaining items cannot complete it. A state that meets every row is a pattern and is not
+extended: with non-negative weights, adding instances never helps any row of the MIP a
+pattern is judged by.
 
 Mode "all" lists every such pattern within the threshold, so a pattern that is cheapest for
 some other weights, or part of a better plan under coupled limits, is not missed (see
-`planner.decompose`). Mode "best" may be given a ceiling per subproblem: above it only a lower
-bound is wanted (the search stops there), which is what column generation needs of a variant
-that cannot price out.
+`planner.decompose`); it runs for every subproblem at once, one item per step, on numpy
+arrays of states. Mode "best" runs depth first, one subproblem at a time, compiled
+(`planner.cheapest`, with the bounds prepared here), and may be given a ceiling per
+subproblem: above it only a lower bound is wanted (the search stops there), which is what
+column generation needs of a variant that cannot price out.
 """
 
 from __future__ import annotations
@@ -35,11 +37,15 @@ from planner.backends.highs import silent_highs
 
 FEASIBILITY = 1e-9
 """Absolute slack allowed on the demand and spot rows (the MIP's tolerance is larger)."""
-STATE_BUDGET = {"best": 20_000, "all": 400_000}
+STATE_BUDGET = 400_000
+"""Partial patterns one subproblem may have open at once (mode "all") before the search hands
+it back to the caller as incomplete."""
 TOTAL_BUDGET = 50_000_000
 """Partial patterns mode "all" may process in all before the rest is incomplete."""
-"""Partial patterns one subproblem may have open at once before the search hands it over: to
-a small MIP (mode "best") or back to the caller as incomplete (mode "all")."""
+BEST_NODES = 1_000_000
+"""Partial patterns mode "best" may try for one subproblem (depth first: `planner.cheapest`)
+before a small MIP settles it (or, when not exact, its best so far stands with the root
+bound)."""
 
 
 @dataclass(frozen=True)
@@ -95,12 +101,6 @@ class Patterns:
         return self.items[part], self.counts[part]
 
 
-BEST_STEPS = (0.01, 0.04, 0.15, 0.4, 1.0)
-"""Mode "best" first looks for patterns within these shares of the way from each
-subproblem's root bound to its best known pattern, widening only for those without one: the
-bound prunes hard near the optimum."""
-
-
 def search(problems: Subproblems, weight: np.ndarray, mode: str,
            threshold: np.ndarray | None = None, incumbent: Patterns | None = None,
            exact: bool = True, keep: np.ndarray | None = None,
@@ -124,8 +124,7 @@ def search(problems: Subproblems, weight: np.ndarray, mode: str,
     n = problems.count
     limit = np.full(n, np.inf) if threshold is None else threshold.astype(float).copy()
     if mode == "all":
-        return _Prepared(problems, weight).run("all", limit, np.ones(n, dtype=bool), deadline,
-                                               budget)
+        return _Prepared(problems, weight).run(limit, deadline, budget)
     known = np.full(n, np.inf)
     if incumbent is not None and len(incumbent):
         incumbent = replace(incumbent, cost=priced_costs(incumbent, weight), bound=None)
@@ -177,40 +176,42 @@ def priced_costs(patterns: Patterns, weight: np.ndarray) -> np.ndarray:
 def _best(problems: Subproblems, weight: np.ndarray, limit: np.ndarray, known: np.ndarray,
           exact: bool, floor: np.ndarray | None = None
           ) -> tuple[Patterns, np.ndarray, np.ndarray]:
-    """Mode "best" (see `search`): the patterns, the subproblems given up without a pattern
-    when not `exact` (for the caller to settle), and every subproblem's lower bound (the root
-    bound, or `floor` when higher)."""
+    """Mode "best" (see `search`), depth first per subproblem (`planner.cheapest`): the
+    patterns, the subproblems given up without a pattern when not `exact` (for the caller to
+    settle), and every subproblem's lower bound (the root bound, or `floor` when higher)."""
+    from planner.cheapest import cheapest  # compiled: loaded only when a search runs
+
     prepared = _Prepared(problems, weight)
     n = problems.count
     known = np.minimum(known, single_item_cost(problems, weight))
+    lowest = np.full(n, -np.inf)
     if floor is not None:
-        prepared.root_bound = np.maximum(prepared.root_bound, np.minimum(floor, known))
-    root = np.where(np.isfinite(prepared.root_bound), prepared.root_bound, 0.0)
-    pending = np.ones(n, dtype=bool)
-    found: list[Patterns] = []
-    unsettled: list[int] = []
-    for step in BEST_STEPS:
-        trial = np.minimum(limit, np.where(np.isfinite(known), root + step * (known - root),
-                                           np.inf) * (1 + 1e-12) + 1e-9)
-        result = prepared.run("best", trial, pending)
-        given_up = result.incomplete
-        hard = np.zeros(n, dtype=bool)
-        hard[given_up] = True
-        if exact:  # the small MIP decides instead
-            result = select(result, ~hard[result.subproblem])
-        found.append(result)
-        pending[result.subproblem] = False
-        for j in given_up.tolist():  # too many partial patterns
-            if pending[j]:
-                if exact:
-                    found.append(_mip_best(problems, weight, j, limit))
-                else:
-                    unsettled.append(j)
-                pending[j] = False
-        pending &= trial < np.minimum(limit, known)  # searched all the way up
-        if not pending.any():
-            break
-    return _concatenate(found), np.array(unsettled, dtype=np.int64), prepared.root_bound
+        lowest = np.minimum(floor, known)
+        prepared.root_bound = np.maximum(prepared.root_bound, lowest)
+    within = np.minimum(limit, np.where(np.isfinite(known), known * (1 + 1e-12) + 1e-9, np.inf))
+    cost, counts, given_up = cheapest(prepared, within, lowest, np.ones(n, dtype=bool),
+                                      BEST_NODES)
+    settled = np.isfinite(cost) & ~(given_up & exact)  # exact: the small MIP decides instead
+    found = [_from_counts(prepared, cost, counts, settled,
+                          np.where(given_up, np.minimum(prepared.root_bound, cost), cost))]
+    hard = np.flatnonzero(given_up & ~settled)
+    if exact:
+        found += [_mip_best(problems, weight, j, limit) for j in hard.tolist()]
+        hard = np.zeros(0, dtype=np.int64)
+    return _concatenate(found), hard, prepared.root_bound
+
+
+def _from_counts(prepared: _Prepared, cost: np.ndarray, counts: np.ndarray, chosen: np.ndarray,
+                 bound: np.ndarray) -> Patterns:
+    """The patterns of the `chosen` subproblems from their counts per sorted item."""
+    owner = prepared.problems.owner()
+    used = np.flatnonzero((counts > 0) & chosen[owner])
+    subproblems = np.flatnonzero(chosen)
+    sizes = np.bincount(owner[used], minlength=prepared.problems.count)[subproblems]
+    return Patterns(subproblems, cost[subproblems],
+                    np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+                    prepared.order[used], counts[used], np.zeros(0, dtype=np.int64),
+                    bound[subproblems])
 
 
 DOMINATORS = 6
@@ -310,12 +311,13 @@ def concatenate(parts: list[Patterns]) -> Patterns:
 
 
 def _without(problems: Subproblems, keep: np.ndarray) -> tuple[Subproblems, np.ndarray]:
-    """The subproblems with only the kept items, and each kept item's original number."""
+    """The subproblems with only the kept items, and each kept item's original number.
+    Subproblem j starts where the items kept before `start[j]` end: a running count, not a
+    `reduceat` at `start`, which fails on a trailing subproblem without items (its start is
+    past the last item; e.g. an idle hour of a workload without replicas to hold)."""
     original = np.flatnonzero(keep)
-    counts = np.add.reduceat(keep.astype(np.int64), problems.start[:-1]) if len(keep) else \
-        np.zeros(problems.count, dtype=np.int64)
-    counts = np.where(np.diff(problems.start) > 0, counts, 0)
-    start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    kept_before = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
+    start = kept_before[problems.start].astype(np.int64)
     return Subproblems(start, problems.demand, problems.replicas, problems.item_demand[original],
                        problems.item_replicas[original], problems.item_spot[original],
                        problems.upper[original]), original
@@ -407,16 +409,14 @@ class _Prepared:
         self.root_bound = _completion(first, subs, problems.demand, problems.replicas,
                                       np.zeros(problems.count), self.ahead)
 
-    def run(self, mode: str, limit: np.ndarray, selected: np.ndarray,
-            deadline: float | None = None, budget: int = TOTAL_BUDGET) -> Patterns:
-        """The search (see the module doc) over the `selected` subproblems."""
+    def run(self, limit: np.ndarray, deadline: float | None = None,
+            budget: int = TOTAL_BUDGET) -> Patterns:
+        """Mode "all" (see the module doc), breadth first: one item per step for all the
+        subproblems at once."""
         problems, ahead, end, order = self.problems, self.ahead, self.end, self.order
         unit_weight, demand_unit, replica_unit = self.unit_weight, self.demand_unit, self.replica_unit
         spot_unit, upper, sizes = self.spot_unit, self.upper, self.sizes
-        limit = limit.copy()
         n = problems.count
-        best_state = np.full(n, -1, dtype=np.int64)
-        best_cost = np.full(n, np.inf)
         # the state log: every state ever kept, for rebuilding patterns
         log_parent: list[np.ndarray] = []
         log_item: list[np.ndarray] = []
@@ -427,8 +427,8 @@ class _Prepared:
         given_up = np.zeros(n, dtype=bool)
         processed = 0
         # root states: one per subproblem with items, or an empty pattern when nothing is asked
-        trivial = (problems.demand <= FEASIBILITY) & (problems.replicas <= 0) & selected
-        roots = np.flatnonzero(~trivial & (sizes > 0) & selected)
+        trivial = (problems.demand <= FEASIBILITY) & (problems.replicas <= 0)
+        roots = np.flatnonzero(~trivial & (sizes > 0))
         sub: np.ndarray = roots
         cost: np.ndarray = np.zeros(len(roots))
         covered: np.ndarray = np.zeros(len(roots))
@@ -453,17 +453,13 @@ class _Prepared:
             high = np.where(reduced > 1e-12 * np.maximum(1.0, np.abs(limit[sub])),
                             np.minimum(high, _finite(most, nan=-1.0, posinf=2**40, neginf=-1.0)),
                             high).astype(np.int64)
-            if mode == "best":  # a free instance that is not spot: as many as could matter
-                free = (unit_weight[item] <= 0) & (spot_unit[item] <= 0)
-                low = np.where(free, high, low)
             copies = np.maximum(high - low + 1, 0)
             # states stay in subproblem order: per subproblem, its run of states
             first = np.flatnonzero(np.diff(sub, prepend=-1))
             per_sub = np.add.reduceat(copies, first)
-            over = per_sub > STATE_BUDGET[mode]
+            over = per_sub > STATE_BUDGET
             processed += int(copies.sum())
-            if mode == "all" and (processed > budget
-                                  or (deadline is not None and time.monotonic() > deadline)):
+            if processed > budget or (deadline is not None and time.monotonic() > deadline):
                 over |= per_sub > 0  # out of time or memory: the rest is incomplete
             if over.any():  # hand these over, drop their states
                 given_up[sub[first[over]]] = True
@@ -487,11 +483,6 @@ class _Prepared:
                 & (need_replicas <= ahead.replicas_left[after]) \
                 & (spot - ahead.spot_relief[after] <= FEASIBILITY)
             keep_open = ~done & possible & (bound <= limit[sub] * (1 + 1e-12) + 1e-12)
-            if mode == "best":  # ties with the best found cannot improve it
-                found = best_cost[sub]
-                finite = np.isfinite(found)
-                known = np.where(finite, found, 0.0)
-                keep_open &= ~finite | (bound < known - 1e-12 * np.abs(known))
             is_pattern = done & within
             logged_now = is_pattern | (keep_open & (x > 0))
             ids = np.full(len(sub), -1, dtype=np.int64)
@@ -502,46 +493,24 @@ class _Prepared:
             logged += int(logged_now.sum())
             ids = np.where(x > 0, ids, previous)  # a zero count is its parent's state
             if is_pattern.any():
-                if mode == "best":
-                    # cheapest pattern of each subproblem in this step
-                    candidates = np.flatnonzero(is_pattern)
-                    order_here = np.lexsort((cost[candidates], sub[candidates]))
-                    candidates = candidates[order_here]
-                    first = np.ones(len(candidates), dtype=bool)
-                    first[1:] = sub[candidates][1:] != sub[candidates][:-1]
-                    candidates = candidates[first]
-                    better = cost[candidates] < best_cost[sub[candidates]]
-                    chosen = candidates[better]
-                    best_cost[sub[chosen]] = cost[chosen]
-                    best_state[sub[chosen]] = ids[chosen]
-                    limit[sub[chosen]] = np.minimum(limit[sub[chosen]], cost[chosen])
-                else:
-                    found_state.append(ids[is_pattern])
-                    found_cost.append(cost[is_pattern])
+                found_state.append(ids[is_pattern])
+                found_cost.append(cost[is_pattern])
             sub, cost, covered, held, spot, state_id = (a[keep_open] for a in (sub, cost, covered, held,
                                                                                 spot, ids))
         parents = np.concatenate(log_parent) if log_parent else np.zeros(0, dtype=np.int64)
         items = np.concatenate(log_item) if log_item else np.zeros(0, dtype=np.int64)
         counts = np.concatenate(log_count) if log_count else np.zeros(0, dtype=np.int64)
-        bound = None
-        if mode == "best":  # given-up subproblems keep their best so far, bounded by the root
-            has = np.flatnonzero(best_state >= 0)
-            states, subs, costs = best_state[has], has, best_cost[has]
-            bound = np.where(given_up[has], np.minimum(self.root_bound[has], costs), costs)
-        else:
-            states = np.concatenate(found_state) if found_state else np.zeros(0, dtype=np.int64)
-            costs = np.concatenate(found_cost) if found_cost else np.zeros(0)
-            subs = _owner_of(states, parents, items, problems) if len(states) else np.zeros(0, np.int64)
-            complete = ~given_up[subs]
-            states, subs, costs = states[complete], subs[complete], costs[complete]
+        states = np.concatenate(found_state) if found_state else np.zeros(0, dtype=np.int64)
+        costs = np.concatenate(found_cost) if found_cost else np.zeros(0)
+        subs = _owner_of(states, parents, items, problems) if len(states) else np.zeros(0, np.int64)
+        complete = ~given_up[subs]
+        states, subs, costs = states[complete], subs[complete], costs[complete]
         # empty patterns for subproblems that ask for nothing
         states = np.concatenate([states, np.full(len(empty), -1, dtype=np.int64)])
         subs = np.concatenate([subs, empty])
         costs = np.concatenate([costs, np.zeros(len(empty))])
-        if bound is not None:
-            bound = np.concatenate([bound, np.zeros(len(empty))])
         return replace(_rebuild(states, subs, costs, parents, items, counts),
-                       incomplete=np.flatnonzero(given_up), bound=bound)
+                       incomplete=np.flatnonzero(given_up))
 
 
 @dataclass(frozen=True)

@@ -78,10 +78,10 @@ def as_counts(found: patterns.Patterns, i: int, problems: Subproblems) -> tuple[
     return tuple(counts)
 
 
-@pytest.mark.parametrize("budget", [20_000, 3])
+@pytest.mark.parametrize("budget", [patterns.BEST_NODES, 3])
 def test_cheapest_pattern_equals_brute_force(budget: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With a tiny state budget every subproblem goes to the MIP fallback: the same answers."""
-    monkeypatch.setitem(patterns.STATE_BUDGET, "best", budget)
+    """With a tiny node budget every subproblem goes to the MIP fallback: the same answers."""
+    monkeypatch.setattr(patterns, "BEST_NODES", budget)
     rng = random.Random(5)
     for _ in range(15):
         problems, weight = random_subproblems(rng, 30)

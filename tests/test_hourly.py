@@ -95,7 +95,7 @@ def test_each_period_solved_is_the_mip_with_pool_sizes_and_variants_fixed() -> N
         if master.structure.prepare_keys or not master.pricing.pairs:
             continue
         master, final = generated(master, OPTIONS)
-        fixing = hourly._dive(master)
+        fixing = hourly._dive(master, time.perf_counter() + 30)
         cost, covers = hourly._plan_by_periods(master, final, fixing,
                                                time.perf_counter() + 30, OPTIONS, print)
         expected = fixed_optimum(problem, catalog, master, fixing)
@@ -184,7 +184,7 @@ def test_hours_of_equal_demand_share_one_plan(
     """Diurnal demand is symmetric about its 04:00 trough: 03:00 and 05:00 have the same
     subproblems and limits, so one signature (and one plan); 04:00 and noon do not."""
     master, _ = fleet_master
-    fixing = hourly._dive(master)
+    fixing = hourly._dive(master, time.perf_counter() + 30)
     signature = {number: hourly._period_of(master, number, fixing).signature()
                  for number in (3, 4, 5, 12)}
     assert signature[3] == signature[5]
@@ -224,3 +224,21 @@ def test_a_plan_without_a_bound_of_its_own_is_reported(
                                 said.append)
     assert solved == (123.0, [], -math.inf)
     assert said and "its own bound none yet" in said[0]
+
+
+def test_the_dive_past_its_deadline_rounds_the_pools_to_nearest(
+        fleet_master: tuple[hourly.CoverMaster, decompose.Priced]) -> None:
+    """With its deadline already past, the dive re-solves nothing: the master LP's pool sizes
+    rounded to nearest, whole, at once, and the master's LP as it was left (no time limit,
+    the pools' bounds released); with time, the dive's own (whole too)."""
+    master, _ = fleet_master
+    values = master.solve_lp()[3]
+    clock = time.perf_counter()
+    rushed = hourly._dive(master, clock - 1.0)
+    assert time.perf_counter() - clock < 1.0
+    assert (rushed.pools == np.round(values[master.pool_columns])).all()
+    assert master.highs.getOptionValue("time_limit")[1] == math.inf
+    again = master.solve_lp()[3]
+    assert again[master.pool_columns] == pytest.approx(values[master.pool_columns], abs=1e-6)
+    dived = hourly._dive(master, time.perf_counter() + 30)
+    assert (dived.pools == np.round(dived.pools)).all()
