@@ -1094,7 +1094,11 @@ def _decompose(structure: Structure, pricing: Pricing, options: SolveOptions, st
         incumbent = _master_mip(master, pricing, deadline, options, say, upper, bound)
         if incumbent is None:
             break
-        upper, chosen, mip_bound = incumbent
+        # a MIP cut short by the deadline may end at a dearer plan (its repair's) than the
+        # one in hand: keep the cheaper; the MIP's bound holds for plans cheaper than either
+        mip_bound = incumbent[2]
+        if incumbent[0] < upper:
+            upper, chosen = incumbent[0], incumbent[1]
         if upper - final.bound <= slack * (1 + 1e-9):  # every better plan was a candidate
             if mip_bound is not None:
                 bound = max(bound, min(mip_bound, upper))
@@ -1142,7 +1146,9 @@ def _generate(master: Master, pricing: Pricing, priced: Priced, options: SolveOp
     the best Lagrangian bound, that bound, the rounds run, and that plan (None if none)."""
     structure = master.structure
     pair_workload = pricing.pair_workload
-    best_bound = -math.inf
+    # the first pricing's Lagrangian bound holds too: it is the bound when the deadline
+    # leaves no round (-inf would be reported as the plan's bound, and its gap as inf)
+    best_bound = priced.bound
     tried = -math.inf
     rounds = 0
     final = priced

@@ -103,6 +103,15 @@ def _value(result: SolverResult, column: int | None, integer: bool) -> float:
     return float(round(value)) if integer else max(0.0, round(value, 9))
 
 
+def _choice_taken(formulation: Formulation, result: SolverResult, candidate: Candidate) -> bool:
+    """Whether the candidate's (model, variant) is the one its workload runs. Instances of a
+    choice not taken meet none of the workload's rows (see `formulation.needs_link`), so no
+    optimal plan has them, but a plan cut short by the time limit may: they serve nothing,
+    and dropping them only lowers the cost and the use of quotas, pools and budget."""
+    column = formulation.variant_column.get((candidate.workload, *candidate.config.choice))
+    return column is None or result.values[column] > 0.5
+
+
 def extract(candidates: CandidateSet, training: tuple[TrainingOption, ...], catalog: Catalog,
             formulation: Formulation, result: SolverResult
             ) -> tuple[tuple[Allocation, ...], tuple[CommitmentResult, ...]]:
@@ -116,6 +125,8 @@ def extract(candidates: CandidateSet, training: tuple[TrainingOption, ...], cata
     used = sorted({index for (index, _), column in formulation.use_column.items()
                    if result.values[column] > 1e-9})
     for candidate in candidates.only(used).candidates:
+        if not _choice_taken(formulation, result, candidate):
+            continue
         integer = candidate.kind == "online"
         by_period = tuple(_value(result, formulation.use_column.get((candidate.index, p)), integer)
                           for p in periods)
