@@ -664,7 +664,7 @@ def item_weights(structure: Structure, pricing: Pricing, duals: np.ndarray) -> n
 
 def price(structure: Structure, pricing: Pricing, duals: np.ndarray,
           previous: Priced | None = None, exact: bool = True,
-          ceiling: np.ndarray | None = None) -> Priced:
+          ceiling: np.ndarray | None = None, deadline: float | None = None) -> Priced:
     """Every pair's cheapest pattern at these duals. With the `previous` round's answer, a
     subproblem is searched again only when some item got cheaper or its best pattern's cost
     changed (otherwise that pattern is still cheapest); the others start from it.
@@ -674,7 +674,12 @@ def price(structure: Structure, pricing: Pricing, duals: np.ndarray,
     ceiling. Column generation passes each workload's convexity dual (plus a margin): a pair
     below it prices out and is found exactly, and since the LP's own pattern of the workload
     prices at its dual, the workload's least bound (what the Lagrangian bound adds up) is
-    still its exact cheapest."""
+    still its exact cheapest.
+
+    `deadline` (`time.perf_counter()`): past it, pricing is no longer made exact (no small
+    MIPs, no settling): the hardest subproblems keep their best patterns with lower bounds,
+    which the Lagrangian bound adds up instead (on 12 hourly workloads of thousands of
+    requests/s, 543 small MIPs made the first pricing take 60 s on a 2 s limit)."""
     problems = pricing.problems
     weights = np.maximum(item_weights(structure, pricing, duals), 0.0)
     constant = _pair_constants(structure, pricing, duals)
@@ -705,7 +710,7 @@ def price(structure: Structure, pricing: Pricing, duals: np.ndarray,
     keep = pricing.dominance.undominated(weights)
     found = _search_some(problems, weights, keep, old, redo, False, floor, limit)
     if exact:
-        found = _settle(pricing, weights, keep, found, constant, limit)
+        found = _settle(pricing, weights, keep, found, constant, limit, deadline)
     return _priced(structure, pricing, duals, weights, found, constant)
 
 
@@ -795,14 +800,14 @@ def _lp_reduced(structure: Structure, pricing: Pricing, priced: Priced, duals: n
 
 def _search_some(problems: Subproblems, weights: np.ndarray, keep: np.ndarray,
                  old: Patterns | None, redo: np.ndarray, exact: bool,
-                 floor: np.ndarray | None = None, ceiling: np.ndarray | None = None
-                 ) -> Patterns:
+                 floor: np.ndarray | None = None, ceiling: np.ndarray | None = None,
+                 deadline: float | None = None) -> Patterns:
     """Cheapest patterns of the subproblems to `redo` (starting from their `old` ones, above
-    the known lower bounds `floor`, up to `ceiling`: see `price`), the `old` ones kept (at
-    the current weights) for the others."""
+    the known lower bounds `floor`, up to `ceiling`, exact until `deadline`: see `price`),
+    the `old` ones kept (at the current weights) for the others."""
     if redo.all():
         return search(problems, weights, "best", incumbent=old, exact=exact, keep=keep,
-                      floor=floor, ceiling=ceiling)
+                      floor=floor, ceiling=ceiling, deadline=deadline)
     chosen = np.flatnonzero(redo)
     part, original = restrict(problems, chosen)
     position = np.full(problems.count, -1, dtype=np.int64)
@@ -815,7 +820,7 @@ def _search_some(problems: Subproblems, weights: np.ndarray, keep: np.ndarray,
         start = replace(mine, subproblem=position[mine.subproblem], items=inverse[mine.items])
     fresh = search(part, weights[original], "best", incumbent=start, exact=exact,
                    keep=keep[original], floor=None if floor is None else floor[chosen],
-                   ceiling=None if ceiling is None else ceiling[chosen])
+                   ceiling=None if ceiling is None else ceiling[chosen], deadline=deadline)
     fresh = replace(fresh, subproblem=chosen[fresh.subproblem], items=original[fresh.items])
     if old is None:
         return fresh
@@ -824,7 +829,8 @@ def _search_some(problems: Subproblems, weights: np.ndarray, keep: np.ndarray,
 
 
 def _settle(pricing: Pricing, weights: np.ndarray, keep: np.ndarray, found: Patterns,
-            constant: np.ndarray, ceiling: np.ndarray | None = None) -> Patterns:
+            constant: np.ndarray, ceiling: np.ndarray | None = None,
+            deadline: float | None = None) -> Patterns:
     """Make exact what the bound needs exact: a pair whose patterns were only bounded is
     solved exactly while its bound is below its workload's best exactly priced pair (a pair
     bounded above that cannot be the workload's cheapest). A subproblem bounded by its
@@ -850,9 +856,10 @@ def _settle(pricing: Pricing, weights: np.ndarray, keep: np.ndarray, found: Patt
             need = inexact & (lower < best[pair_workload]
                               - 1e-9 * np.maximum(1.0, np.abs(lower)))
         redo = need[pricing.pair_of] & loose
-        if not redo.any():
+        if not redo.any() or (deadline is not None and time.perf_counter() > deadline):
             return found
-        found = _search_some(problems, weights, keep, found, redo, True, ceiling=ceiling)
+        found = _search_some(problems, weights, keep, found, redo, True, ceiling=ceiling,
+                             deadline=deadline)
 
 
 def _entries_dot(structure: Structure, entries: tuple[list[int], list[float]], duals: np.ndarray
@@ -1167,7 +1174,7 @@ def _generate(master: Master, pricing: Pricing, priced: Priced, options: SolveOp
                    else (duals,)):
             ceiling = convexity[pair_workload] + CEILING_MARGIN * np.maximum(
                 1.0, np.abs(convexity[pair_workload])) if at is duals else None
-            priced = price(structure, pricing, at, priced, exact, ceiling)
+            priced = price(structure, pricing, at, priced, exact, ceiling, deadline)
             if priced.bound > best_bound:
                 best_bound, final = priced.bound, priced
             reduced = _lp_reduced(structure, pricing, priced, duals) - convexity[pair_workload]
@@ -1568,7 +1575,7 @@ def _complete(structure: Structure, pricing: Pricing, priced: Priced, slack: flo
                          + 1e-9 * np.maximum(1.0, np.abs(np.where(usable, per_sub, 0.0))), -1.0)
     weights = item_weights(structure, pricing, priced.duals)
     found = search(pricing.problems, weights, "all", threshold=threshold,
-                   deadline=time.monotonic() + max(0.0, deadline - time.perf_counter()))
+                   deadline=deadline)
     if len(found.incomplete):
         return None
     by_sub: dict[int, list[tuple[float, int]]] = defaultdict(list)

@@ -274,7 +274,7 @@ def decompose_periods(structure: Structure, pricing: Pricing, options: SolveOpti
     master.highs.setOptionValue("threads", int(options.threads))
     master.add_fixed()
     master.add_choices()
-    priced = _first_covers(master)
+    priced = _first_covers(master, deadline)
     if priced is None:
         return None  # some workload has no pattern at all
     generating = started + CG_SHARE * (deadline - started)
@@ -303,11 +303,12 @@ def decompose_periods(structure: Structure, pricing: Pricing, options: SolveOpti
                         rounds, len(master.covers))
 
 
-def _first_covers(master: CoverMaster) -> Priced | None:
+def _first_covers(master: CoverMaster, deadline: float | None = None) -> Priced | None:
     """The first covers: each workload's cheapest variant's at pool prices paid in full per
     hour and spread over the hours and, with quotas, at prices that keep off quotas and
     pools (pools are capped by the quotas: the first master LP then rarely needs its
-    slack). The last pricing (spread pools), None when some workload has no cover at all."""
+    slack). The last pricing (spread pools), None when some workload has no cover at all;
+    exact until the `deadline` (see `decompose.price`)."""
     structure, pricing = master.structure, master.pricing
     fleet = structure.fleet
     priced = None
@@ -316,7 +317,7 @@ def _first_covers(master: CoverMaster) -> Priced | None:
         for number, fee in enumerate(structure.pool_fee.tolist()):
             rows = structure.pool_rows[number]
             duals[rows[rows >= 0]] = -fee / (fleet.periods if spread else 1)
-        priced = price(structure, pricing, duals)
+        priced = price(structure, pricing, duals, deadline=deadline)
         if not np.isfinite(priced.best).all():
             return None
         _add_cheapest(master, priced)
@@ -325,7 +326,7 @@ def _first_covers(master: CoverMaster) -> Priced | None:
         avoiding = np.zeros(len(structure.rows.upper))
         avoiding[structure.quota_rows.ravel()] = -dearest
         avoiding[structure.pool_rows[structure.pool_rows >= 0]] = -dearest
-        _add_cheapest(master, price(structure, pricing, avoiding))
+        _add_cheapest(master, price(structure, pricing, avoiding, deadline=deadline))
     return priced
 
 
@@ -350,7 +351,7 @@ def _generate(master: CoverMaster, priced: Priced, deadline: float, options: Sol
         out = np.zeros(0, dtype=np.int64)
         for at in ((SMOOTHING * final.duals + (1 - SMOOTHING) * duals, duals) if smoothed
                    else (duals,)):
-            priced = price(structure, pricing, at, priced, exact)
+            priced = price(structure, pricing, at, priced, exact, deadline=deadline)
             if priced.bound > final.bound:
                 final = priced
             found = priced.patterns
@@ -509,7 +510,7 @@ def _complete(master: CoverMaster, priced: Priced, slack: float, deadline: float
                          + 1e-9 * np.maximum(1.0, np.abs(base)), -1.0)
     weights = item_weights(structure, pricing, priced.duals)
     found = search(pricing.problems, weights, "all", threshold=threshold,
-                   deadline=time.monotonic() + max(0.0, deadline - time.perf_counter()),
+                   deadline=deadline,
                    budget=states)
     if len(found.incomplete) or len(found) > most:
         return None
@@ -870,7 +871,7 @@ def _listing(period: Period, weights: np.ndarray, cheapest: np.ndarray, slack: f
         listed = search(period.part, weights, "all",
                         threshold=np.where(pending, cheapest + room
                                            + 1e-9 * np.maximum(1.0, np.abs(cheapest)), -1.0),
-                        deadline=time.monotonic() + max(0.0, deadline - time.perf_counter()),
+                        deadline=deadline,
                         budget=PERIOD_LISTING_STATES)
         given_up = np.zeros(len(period.subs), dtype=bool)
         given_up[listed.incomplete] = True

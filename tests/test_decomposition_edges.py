@@ -5,15 +5,18 @@ fix."""
 from __future__ import annotations
 
 import math
+import random
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from test_decompose import every_pattern, random_subproblems
 
-from planner import decompose
+from planner import decompose, patterns
 from planner.backends import SolveOptions
 from planner.candidates import build_candidates
 from planner.patterns import Subproblems, search
@@ -109,3 +112,57 @@ def test_instances_of_a_variant_not_chosen_are_not_in_the_plan() -> None:
     assert {a.variant for a in allocations} == chosen
     assert sum(a.cost_usd_per_month for a in allocations) == pytest.approx(
         sum(a.cost_usd_per_month for a in solution.plan.allocations))
+
+
+def test_pricing_past_its_deadline_solves_no_small_mips(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the deadline, exact pricing settles by a small MIP only a subproblem with no
+    pattern found at all (12 hourly workloads of thousands of requests/s made the first
+    pricing take 60 s on a 2 s limit): the others keep a pattern with a lower bound, and every
+    bound is still one."""
+    monkeypatch.setattr(patterns, "BEST_NODES", 3)  # every search gives up
+    solved: list[int] = []
+    mip_best = patterns._mip_best
+
+    def recorded(problems: Subproblems, weight: np.ndarray, j: int, limit: np.ndarray
+                 ) -> patterns.Patterns:
+        solved.append(j)
+        return mip_best(problems, weight, j, limit)
+
+    monkeypatch.setattr(patterns, "_mip_best", recorded)
+    rng = random.Random(11)
+    for _ in range(5):
+        problems, weight = random_subproblems(rng, 25)
+        solved.clear()
+        found = search(problems, weight, "best", exact=True, deadline=time.perf_counter() - 1)
+        # only a subproblem without a pattern of one item (none found) needs its optimum
+        singles = patterns.single_item_cost(problems, np.maximum(weight, 0.0))
+        assert all(not np.isfinite(singles[j]) for j in solved)
+        lower = found.lower()
+        for i, j in enumerate(found.subproblem.tolist()):
+            optimum = min(c for c, _ in every_pattern(problems, weight, j))
+            assert lower[i] <= optimum * (1 + 1e-9) + 1e-9 <= found.cost[i] * (1 + 2e-9) + 2e-9
+
+
+def test_no_whole_mip_is_built_after_a_decomposition_that_used_the_limit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the decomposition spends the whole limit without a plan on a large model, `solve`
+    reports that no plan was found in time at once, instead of building the whole MIP (34 s
+    for 60 weekly workloads on a 3 s limit) for a second of search."""
+    import planner.solve as solving
+
+    def slow_and_planless(*args: Any, **kwargs: Any) -> None:
+        time.sleep(0.3)
+
+    monkeypatch.setattr(solving, "reduce_fleet", slow_and_planless)
+    monkeypatch.setattr(solving, "TOO_LATE_COLUMNS", 0)
+    problem = generate(2, seed=1)
+    solution = solve_in_detail(problem, default_catalog(),
+                               options=SolveOptions(time_limit_s=0.2))
+    assert solution.plan.status == "no_solution"
+    assert solution.plan.diagnosis == (
+        "time limit reached before any plan was found; raise --time-limit",)
+    assert not solution.formulation.use_column
+    monkeypatch.setattr(solving, "TOO_LATE_COLUMNS", 10**9)  # a small model: the MIP runs
+    solution = solve_in_detail(problem, default_catalog(),
+                               options=SolveOptions(time_limit_s=0.2))
+    assert solution.plan.status in ("optimal", "feasible")
