@@ -545,10 +545,15 @@ def _dive(master: CoverMaster, deadline: float) -> Fixing:
     import highspy
 
     highs, structure = master.highs, master.structure
-    highs.setOptionValue("simplex_strategy", DUAL_SIMPLEX)
     lower = np.zeros(len(structure.pool_fee))
     upper = structure.pool_upper.astype(float).copy()
+    # the LP with the last round's covers: by the primal simplex, from column generation's
+    # basis (the dual simplex, from a basis that new columns leave dual infeasible, took
+    # minutes on 1,000 workloads x 24 h); then the dual simplex, which re-solves fast after
+    # a bound change
+    highs.setOptionValue("time_limit", max(0.05, deadline - time.perf_counter()))
     values = master.solve_lp()[3]
+    highs.setOptionValue("simplex_strategy", DUAL_SIMPLEX)
     while time.perf_counter() < deadline:
         sizes = values[master.pool_columns]
         away = np.minimum(sizes - np.floor(sizes), np.ceil(sizes) - sizes)
