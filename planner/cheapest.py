@@ -23,9 +23,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-FEASIBILITY = 1e-9
-"""As `planner.patterns.FEASIBILITY` (repeated: this module must not import that one, which
-imports it)."""
+from planner.patterns import FEASIBILITY  # it imports this module only when a search runs
 
 
 @njit(cache=True, error_model="numpy")
