@@ -10,9 +10,15 @@ demand, the counts of the next item worth trying, the completion bound, the root
 costs), trying the largest count of each item first so that a good pattern is found early
 and prunes the rest. It is exact: a subproblem is given up only past `nodes` partial
 patterns, and the caller settles it (a small MIP, or its best pattern with the root bound).
+On that fleet's column generation it took 3.4 s where the breadth-first search took 26.8 s,
+with the same optimum for every one of the subproblems priced.
 
-Compiled on first use (a second or two; cached on disk where the package folder is writable)
-and imported only by the search, so that `plan solve` on a small problem never loads numba.
+`_counts` and `_completion` are the scalar twins of `planner.patterns`' (which mode "all"
+still uses): tests hold both searches to brute force on random subproblems.
+
+Compiled on first use (about 5 s; cached on disk, so later runs load it in a fraction of a
+second) and imported only by the search, so that `plan solve` on a small problem never
+loads numba.
 """
 
 from __future__ import annotations
