@@ -148,9 +148,8 @@ def _search(start: np.ndarray, demand: np.ndarray, replicas: np.ndarray, weight:
             unit_demand: np.ndarray, unit_replicas: np.ndarray, unit_spot: np.ndarray,
             upper: np.ndarray, multiplier: np.ndarray, ahead: np.ndarray,
             reduced: np.ndarray, floor_cost: np.ndarray, limit: np.ndarray,
-            floor: np.ndarray, selected: np.ndarray, nodes: int
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every selected subproblem's cheapest pattern within its limit: (cost, inf when none;
+            floor: np.ndarray, nodes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every subproblem's cheapest pattern within its limit: (cost, inf when none;
     the counts of each sorted item in it; whether the search gave up past `nodes`)."""
     n = len(demand)
     end = len(weight)
@@ -168,8 +167,6 @@ def _search(start: np.ndarray, demand: np.ndarray, replicas: np.ndarray, weight:
     spot = np.zeros(deepest + 1)
     for j in range(n):
         first, size = start[j], start[j + 1] - start[j]
-        if not selected[j]:
-            continue
         if demand[j] <= FEASIBILITY and replicas[j] <= 0:
             best[j] = 0.0  # nothing asked: the empty pattern
             continue
@@ -249,8 +246,8 @@ def _limited(item: int, low: int, high: int, limit: float, reduced: np.ndarray,
     return low, high
 
 
-def cheapest(prepared: Any, limit: np.ndarray, floor: np.ndarray, selected: np.ndarray,
-             nodes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def cheapest(prepared: Any, limit: np.ndarray, floor: np.ndarray, nodes: int
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run the search on a `planner.patterns._Prepared` (items sorted, bounds ready): per
     subproblem its cheapest pattern's cost (inf: none within `limit`), per sorted item its
     count in that pattern, and which subproblems were given up past `nodes` partial patterns
@@ -264,4 +261,4 @@ def cheapest(prepared: Any, limit: np.ndarray, floor: np.ndarray, selected: np.n
                    prepared.spot_unit.astype(float), prepared.upper.astype(np.int64),
                    ahead.multiplier.astype(float), rows, prepared.reduced.astype(float),
                    prepared.floor_cost.astype(float), limit.astype(float), floor.astype(float),
-                   selected.astype(np.bool_), int(nodes))
+                   int(nodes))

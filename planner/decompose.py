@@ -66,6 +66,7 @@ from planner.patterns import (
     Patterns,
     Subproblems,
     concatenate,
+    past,
     priced_costs,
     ranges,
     restrict,
@@ -856,7 +857,7 @@ def _settle(pricing: Pricing, weights: np.ndarray, keep: np.ndarray, found: Patt
             need = inexact & (lower < best[pair_workload]
                               - 1e-9 * np.maximum(1.0, np.abs(lower)))
         redo = need[pricing.pair_of] & loose
-        if not redo.any() or (deadline is not None and time.perf_counter() > deadline):
+        if not redo.any() or past(deadline):
             return found
         found = _search_some(problems, weights, keep, found, redo, True, ceiling=ceiling,
                              deadline=deadline)
@@ -1043,6 +1044,12 @@ def applies(problem: Problem, training: tuple[object, ...] = (), force: bool = F
             and all(len(w.models) == 1 for w in online))  # patterns assume one model each
 
 
+def instance_columns(problem: Problem, candidates: CandidateSet,
+                     active: tuple[int, ...] | None) -> int:
+    """The whole MIP's instance columns: active candidates (all: None) x periods."""
+    return (len(candidates.candidates) if active is None else len(active)) * problem.periods
+
+
 def reduce_fleet(problem: Problem, catalog: Catalog, candidates: CandidateSet,
            active: tuple[int, ...] | None, training: tuple[object, ...] = (),
            options: SolveOptions | None = None, force: bool = False,
@@ -1050,9 +1057,7 @@ def reduce_fleet(problem: Problem, catalog: Catalog, candidates: CandidateSet,
     """A plan and a proven bound for a large fleet by decomposition (see the module doc), or
     None when it does not apply (`applies`; `force` skips the size test) or finds no plan:
     then the full MIP decides (and diagnoses)."""
-    columns = (len(active) if active is not None else len(candidates.candidates)) \
-        * problem.periods
-    if not applies(problem, training, force, columns):
+    if not applies(problem, training, force, instance_columns(problem, candidates, active)):
         return None
     options = options or SolveOptions()
     started = time.perf_counter()

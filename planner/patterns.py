@@ -162,7 +162,7 @@ def search(problems: Subproblems, weight: np.ndarray, mode: str,
         parts.append(replace(known_here, bound=np.minimum(root[known_here.subproblem],
                                                           known_here.cost)))
         fallback[known_here.subproblem] = False
-    if not exact or _past(deadline):  # else the cheapest one-item pattern, bounded by the root
+    if not exact or past(deadline):  # else the cheapest one-item pattern, bounded by the root
         _, singles = single_item_patterns(problems, weight)
         mine = select(singles, fallback[singles.subproblem])
         parts.append(replace(mine, bound=np.minimum(root[mine.subproblem], mine.cost)))
@@ -196,29 +196,24 @@ def _best(problems: Subproblems, weight: np.ndarray, limit: np.ndarray, known: n
         lowest = np.minimum(floor, known)
         prepared.root_bound = np.maximum(prepared.root_bound, lowest)
     within = np.minimum(limit, np.where(np.isfinite(known), known * (1 + 1e-12) + 1e-9, np.inf))
-    cost, counts, given_up = cheapest(prepared, within, lowest, np.ones(n, dtype=bool),
-                                      BEST_NODES)
-    settled = np.isfinite(cost) & ~(given_up & exact)  # exact: the small MIP decides instead
-    found = [_from_counts(prepared, cost, counts, settled,
-                          np.where(given_up, np.minimum(prepared.root_bound, cost), cost))]
-    hard = np.flatnonzero(given_up & ~settled)
-    if exact:  # one small MIP each while there is time; past it, as without `exact`
-        solved = 0
-        for j in hard.tolist():
-            if _past(deadline):
+    cost, counts, given_up = cheapest(prepared, within, lowest, BEST_NODES)
+    found: list[Patterns] = []
+    solved = np.zeros(n, dtype=bool)
+    if exact:  # a small MIP for each subproblem given up, while there is time
+        for j in np.flatnonzero(given_up).tolist():
+            if past(deadline):
                 break
             found.append(_mip_best(problems, weight, j, limit))
-            solved += 1
-        late = hard[solved:]  # their best so far, bounded by the root; none: the caller's
-        kept = np.zeros(n, dtype=bool)
-        kept[late] = np.isfinite(cost[late])
-        found.append(_from_counts(prepared, cost, counts, kept,
-                                  np.minimum(prepared.root_bound, cost)))
-        hard = late[~kept[late]]
-    return _concatenate(found), hard, prepared.root_bound
+            solved[j] = True
+    # the others given up keep their best so far, bounded by the root; none: the caller's
+    kept = np.isfinite(cost) & ~solved
+    found.append(_from_counts(prepared, cost, counts, kept,
+                              np.where(given_up, np.minimum(prepared.root_bound, cost), cost)))
+    return _concatenate(found), np.flatnonzero(given_up & ~solved & ~kept), prepared.root_bound
 
 
-def _past(deadline: float | None) -> bool:
+def past(deadline: float | None) -> bool:
+    """Whether a deadline (`time.perf_counter()`; None: none) has passed."""
     return deadline is not None and time.perf_counter() > deadline
 
 

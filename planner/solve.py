@@ -25,7 +25,7 @@ from planner.budget_mode import (
 )
 from planner.candidates import Candidate, CandidateSet, build_candidates
 from planner.catalog import Catalog, Offer, PricingMode
-from planner.decompose import reduce_fleet
+from planner.decompose import instance_columns, reduce_fleet
 from planner.explain import (
     admission_text,
     diagnose,
@@ -398,8 +398,7 @@ def solve_in_detail(problem: Problem, catalog: Catalog, solver: str = "highs",
     later = _spent_since(options, started, FIXED_PLAN_SECONDS if reduction else 1.0)
     active = reduction.active if reduction is not None else active
     too_late = reduction is None and time.perf_counter() - started >= options.time_limit_s \
-        and (len(candidates.candidates) if active is None else len(active)) \
-        * problem.periods >= TOO_LATE_COLUMNS
+        and instance_columns(problem, candidates, active) >= TOO_LATE_COLUMNS
     if too_late:  # no plan in the limit: the MIP's columns are not built (the rows suffice)
         active = ()
     backend = get_backend(solver)
