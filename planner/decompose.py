@@ -1225,13 +1225,15 @@ def _cheapest_pairs(priced: Priced, pair_workload: np.ndarray) -> np.ndarray:
 def _master_mip(master: Master, pricing: Pricing, deadline: float, options: SolveOptions,
                 say: Callable[[str], None], upper: float = math.inf, bound: float = -math.inf
                 ) -> tuple[float, list[Column], float | None] | None:
-    """An integer plan from the master: (cost, chosen columns, proven bound over what it
-    searched). First a repair (`_repair`). Then, unless that is within the gap of `bound`,
-    the MIP over every pattern whose LP reduced cost is within (that plan - LP): no other
-    pattern can be in a cheaper plan."""
+    """An integer plan from the master: (cost, chosen columns, the MIP's proven bound over
+    the patterns it searched, None without a MIP). First a repair (`_repair`). Then, unless
+    that is within the gap of `bound`, the MIP over every pattern whose LP reduced cost is
+    within (that plan - LP): no other pattern can be in a cheaper plan."""
     objective, values, reduced = _master_lp(master)
     best = _repair(master, pricing, values, reduced, deadline, options, say, bound)
     if best is not None:
+        # the repair's own bound holds only with the other workloads fixed: not a bound
+        best = (best[0], best[1], None)
         upper = min(upper, best[0])
     if math.isfinite(upper) and upper - bound > options.relative_gap * abs(upper):
         room = upper - objective
@@ -1247,6 +1249,8 @@ def _master_mip(master: Master, pricing: Pricing, deadline: float, options: Solv
             f"({time.perf_counter() - clock:.2f} s)")
         if found is not None and (best is None or found[0] <= best[0]):
             best = found
+        elif found is not None and best is not None:  # keep the MIP's bound, which holds
+            best = (best[0], best[1], found[2])
     return best
 
 

@@ -166,3 +166,38 @@ def test_no_whole_mip_is_built_after_a_decomposition_that_used_the_limit(
     solution = solve_in_detail(problem, default_catalog(),
                                options=SolveOptions(time_limit_s=0.2))
     assert solution.plan.status in ("optimal", "feasible")
+
+
+def test_a_repair_s_bound_is_not_passed_on_as_the_master_s(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A repair plans a few workloads with the others fixed: its MIP's bound holds only for
+    that choice. When the repair's plan is within the gap and no master MIP follows, the
+    master MIP's result carries no bound (it had passed on the repair's, which the proof
+    then reported as the fleet's)."""
+    problem = generate(3, 5)
+    candidates = build_candidates(problem, default_catalog())
+    active = surviving(problem, default_catalog(), candidates)
+    original = decompose._master_mip
+    seen: list[tuple[Any, ...]] = []
+
+    def keep(*args: Any, **kwargs: Any) -> Any:
+        seen.append(args[:2])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(decompose, "_master_mip", keep)
+    exact = decompose.reduce_fleet(problem, default_catalog(), candidates, active,
+                                   options=SolveOptions(time_limit_s=30, relative_gap=1e-9),
+                                   force=True)
+    assert exact is not None and seen
+    repair = decompose._repair
+
+    def boastful(*args: Any, **kwargs: Any) -> Any:
+        found = repair(*args, **kwargs)
+        return None if found is None else (found[0], found[1], found[0] + 1.0)
+
+    monkeypatch.setattr(decompose, "_repair", boastful)
+    master, pricing = seen[-1]
+    found = original(master, pricing, time.perf_counter() + 30, SolveOptions(relative_gap=1e-3),
+                     lambda line: None, bound=exact.objective)
+    assert found is not None and found[0] <= exact.objective * (1 + 1e-3)
+    assert found[2] is None
