@@ -62,6 +62,7 @@ from planner.formulation import (
 from planner.linear import LinearModel
 from planner.patterns import (
     FEASIBILITY,
+    SMALL_MIP_GAP,
     Dominance,
     Patterns,
     Subproblems,
@@ -845,7 +846,8 @@ def _settle(pricing: Pricing, weights: np.ndarray, keep: np.ndarray, found: Patt
         low = np.full(problems.count, np.inf)
         low[found.subproblem] = found.lower()
         with np.errstate(invalid="ignore"):  # inf - inf (no pattern): NaN, not loose
-            loose = low < cost - 1e-9 * np.maximum(1.0, np.abs(cost))
+            loose = low < cost - np.maximum(1e-9 * np.maximum(1.0, np.abs(cost)),
+                                            2 * SMALL_MIP_GAP * np.abs(cost))
             if ceiling is not None:
                 loose &= ~(low >= ceiling - 1e-9 * np.maximum(1.0, np.abs(ceiling)))
         value = np.bincount(pricing.pair_of, weights=cost, minlength=len(pricing.pairs)) + constant
