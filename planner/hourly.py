@@ -111,6 +111,8 @@ from planner.patterns import (
 )
 from planner.schema import HOURS_PER_MONTH
 
+QUICK_SECONDS = 0.2
+"""Time a period's quick plan (`_quick_plan`) gets at least, past the planning's deadline."""
 SMOOTHING = 0.0
 """Weight of the best bound's duals in the duals priced at (Wentges smoothing). Off: on the
 generated hourly fleets 0.3, 0.5 and 0.8 all took more rounds and time than plain duals."""
@@ -793,6 +795,28 @@ class PeriodPlan:
     """A lower bound on the period's cost with those pool sizes and variants."""
 
 
+def _covers_of(master: CoverMaster, period: Period, plan: PeriodPlan | None) -> list[Cover]:
+    """A period's plan as master covers (none without a plan)."""
+    return [] if plan is None else [
+        cover_of(master.structure, master.pricing, int(period.subs[local]),
+                 master.pricing.candidate[period.original[items]].tolist(), counts.tolist())
+        for local, items, counts in plan.covers]
+
+
+def _quick_plan(master: CoverMaster, period: Period, final: Priced, known: list[Cover],
+                deadline: float, options: SolveOptions) -> PeriodPlan | None:
+    """A plan of a period there was no time to solve: the MIP over a few covers per
+    subproblem (`_seeds` at column generation's duals, with the covers `known`; no column
+    generation of its own), for `QUICK_SECONDS` at least. Its bound holds only over those
+    covers: none is given. Without it, 60 workloads x 168 h on a 30 s limit (38 distinct
+    periods, 0.05 s each) had ended without a plan: the master MIP over 42,000 covers found
+    none in the time left."""
+    support = _patterns_of([_local(master, period, cover) for cover in known])
+    found = _period_mip(period, _seeds(period, final.duals[period.rows], support, []),
+                        max(deadline, time.perf_counter() + QUICK_SECONDS), options)
+    return None if found is None else replace(found, bound=-math.inf)
+
+
 def _plan_period(period: Period, duals: np.ndarray, support: Patterns, deadline: float,
                  options: SolveOptions, start: list[Triple] | None = None
                  ) -> PeriodPlan | None:
@@ -991,6 +1015,7 @@ def _plan_by_periods(master: CoverMaster, final: Priced, fixing: Fixing, deadlin
     signatures = [period.signature() for period in periods]
     distinct = len(set(signatures))
     plans: dict[bytes, PeriodPlan | None] = {}  # hours of equal demand and limits: one plan
+    quick: dict[bytes, PeriodPlan | None] = {}
     covers: list[Cover] = []
     whole = True
     least = 0.0  # the periods' bounds with these pool sizes and variants
@@ -1008,12 +1033,16 @@ def _plan_by_periods(master: CoverMaster, final: Priced, fixing: Fixing, deadlin
         plan = plans.get(signature)
         least += -math.inf if plan is None else plan.bound
         if plan is not None:
-            covers += [cover_of(master.structure, master.pricing, int(period.subs[local]),
-                                master.pricing.candidate[period.original[items]].tolist(),
-                                counts.tolist()) for local, items, counts in plan.covers]
-        else:
+            covers += _covers_of(master, period, plan)
+        elif starting[period.number]:
             covers += starting[period.number]
-            whole = whole and bool(starting[period.number])
+        else:  # not solved in time: a quick plan, with no bound
+            if signature not in quick:
+                quick[signature] = _quick_plan(master, period, final, known[period.number],
+                                               deadline, options)
+            found = quick[signature]
+            whole = whole and found is not None
+            covers += _covers_of(master, period, found)
     for cover in covers:
         master.add_cover(cover)
     planned = sum(plan is not None for plan in plans.values())

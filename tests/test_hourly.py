@@ -192,6 +192,34 @@ def test_hours_of_equal_demand_share_one_plan(
     assert signature[4] != signature[12]
 
 
+def test_periods_without_time_of_their_own_still_get_a_plan(
+        fleet_master: tuple[hourly.CoverMaster, decompose.Priced]) -> None:
+    """Planning period by period from the dive with the deadline already past and no plan to
+    keep: each period gets a quick plan (a MIP over a few covers), so there is a whole plan
+    within every period's limits, priced by the master MIP, with no period's bound claimed.
+    (It had no plan: on 60 workloads x 168 h a 30 s limit ended without one.)"""
+    master, final = fleet_master
+    options = SolveOptions(time_limit_s=60, relative_gap=1e-4)
+    fixing = hourly._dive(master, time.perf_counter() + 10)
+    said: list[str] = []
+    cost, covers = hourly._plan_by_periods(master, final, fixing, time.perf_counter() - 1.0,
+                                           options, said.append)
+    assert cost is not None
+    assert "0 of" in said[0] and "at least -inf" in said[0]
+    periods = master.structure.fleet.periods
+    assert sorted(cover.sub % periods for cover in covers) == sorted(
+        number for number in range(periods) for _ in fixing.pairs)
+    use = np.zeros(len(master.structure.rows.upper))
+    for cover in covers:
+        use[list(cover.rows)] += cover.values
+    for number in range(periods):
+        period = hourly._period_of(master, number, fixing)
+        assert (use[period.rows] <= period.limits + 1e-6).all()
+    busiest = hourly._fixing_of(master, covers).pools  # each pool at its busiest hour
+    least = sum(cover.cost for cover in covers) + float(master.structure.pool_fee @ busiest)
+    assert least - 1e-6 <= cost <= least + float(master.structure.prepare_cost.sum()) + 1e-6
+
+
 def test_decomposed_plans_are_accepted_by_the_formulation() -> None:
     """A generated hourly fleet through `reduce_fleet` in a few seconds: the plan, its
     instance counts fixed in the full formulation, costs what the decomposition says, and
