@@ -12,7 +12,9 @@ shared by every workload of an offer.
 With `hourly`, demand varies over a 24-hour day (the rate drawn is the peak): chat and
 classification follow a `diurnal` cosine (trough 10-40 % of the peak at 04:00), RAG and
 summarisation `business-hours` (the peak 09:00-18:00, 10-40 % otherwise), embeddings stay
-flat. The plan then has 24 periods and the reserved pools are shared across hours too.
+flat. The plan then has 24 periods and the reserved pools are shared across hours too. With
+`weekly`, each workload's day repeats over a week (168 periods, a `profile_rps`), its weekend
+days at a share of 40-80 % drawn per workload.
 
 The stand-alone costs are computed cheaply: each (model, mix, quality floor) template is
 probed once with a one-workload problem, and each workload's cost is then the cheapest
@@ -29,7 +31,7 @@ from typing import Any
 
 from planner.candidates import build_candidates, instances_needed
 from planner.catalog import Catalog, PricingMode, load_catalog
-from planner.problem import Problem
+from planner.problem import Problem, shape_profile
 
 MIXES: dict[str, dict[str, Any]] = {
     "chat": {"tokens": {"prompt": 800, "output": 250}, "slo": {"ttft_ms": 3000, "tpot_ms": 100}},
@@ -100,10 +102,23 @@ def _alone(options: tuple[Option, ...], rate: float, replicas: int) -> tuple[flo
     return cost(best), best
 
 
-def generate(workloads: int, seed: int = 0, hourly: bool = False) -> Problem:
+def _weekly(document: dict[str, Any], weekend: float) -> None:
+    """The workload's day (its shape, or flat) over a week, weekend days at `weekend`."""
+    rate = document.pop("rate_rps")
+    shape = document.pop("shape", None)
+    trough = document.pop("trough_fraction", 0.0)
+    day = shape_profile(shape, rate, trough) if shape else (rate,) * 24
+    document["profile_rps"] = [round(r * (weekend if d >= 5 else 1.0), 3)
+                               for d in range(7) for r in day]
+
+
+def generate(workloads: int, seed: int = 0, hourly: bool = False, weekly: bool = False
+             ) -> Problem:
     """A fleet of `workloads` online workloads with a binding budget and quotas; with `hourly`,
-    24-hour demand (see the module doc)."""
+    24-hour demand, with `weekly` 168-hour (see the module doc)."""
     rng = random.Random(seed)
+    weekends = random.Random(-1 - seed)  # its own draws: the same workloads as `hourly`
+    hourly = hourly or weekly
     models = sorted(catalog().models)
     documents: list[dict[str, Any]] = []
     total = 0.0
@@ -130,6 +145,8 @@ def generate(workloads: int, seed: int = 0, hourly: bool = False) -> Problem:
         if hourly and SHAPES[mix] is not None:
             document["shape"] = SHAPES[mix]
             document["trough_fraction"] = round(rng.uniform(0.1, 0.4), 2)
+        if weekly:
+            _weekly(document, weekends.uniform(0.4, 0.8))
         documents.append(document)
     quotas = []
     if accelerator_use:

@@ -3,7 +3,8 @@
     python benchmarks/run.py --sizes 1,10,100,1000,10000 --time-limit 60   # everything
     python benchmarks/run.py --quick                                       # CI-sized
 
-For every size (workloads) and demand (flat, and 24-hour profiles), each case runs in its own
+For every size (workloads) and demand (flat, 24-hour and, when asked, 168-hour profiles:
+`--demand flat,hourly,weekly`), each case runs in its own
 process (its own peak memory; killed if it overruns the limit by far):
 
 * `mip`: the planner's MIP (dominance pruning, per-variant rows, shared pools) solved whole by
@@ -56,7 +57,7 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_case(size: int, hourly: bool, method: str, solver: str, time_limit: float, seed: int,
+def run_case(size: int, demand: str, method: str, solver: str, time_limit: float, seed: int,
              gap: float) -> dict[str, Any]:
     """One case in this process (see `case`)."""
     from generate import catalog, generate
@@ -67,7 +68,7 @@ def run_case(size: int, hourly: bool, method: str, solver: str, time_limit: floa
     from planner.formulation import formulate
     from planner.pruning import surviving
 
-    problem = generate(size, seed, hourly)
+    problem = generate(size, seed, hourly=demand == "hourly", weekly=demand == "weekly")
     options = SolveOptions(time_limit_s=time_limit, relative_gap=gap)
     started = time.perf_counter()
     candidates = build_candidates(problem, catalog())
@@ -108,12 +109,12 @@ def run_case(size: int, hourly: bool, method: str, solver: str, time_limit: floa
     return row
 
 
-def in_child(size: int, hourly: bool, method: str, solver: str, time_limit: float, seed: int,
+def in_child(size: int, demand: str, method: str, solver: str, time_limit: float, seed: int,
              gap: float) -> dict[str, Any]:
     """`run_case` in a fresh process: its own peak memory, killed if it runs far over."""
     command = [sys.executable, str(Path(__file__)), "case", "--size", str(size), "--method",
                method, "--solver", solver, "--time-limit", str(time_limit), "--seed", str(seed),
-               "--gap", str(gap)] + (["--hourly"] if hourly else [])
+               "--gap", str(gap), "--demand", demand]
     started = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, text=True,
@@ -246,7 +247,6 @@ def main(context: click.Context, sizes: str, demands: str, solvers: str, naive_s
     gave_up: dict[tuple[str, str], int] = {}
     for size in (int(s) for s in sizes.split(",")):
         for demand in demands.split(","):
-            hourly = demand == "hourly"
             size_gap = large_gap if size >= 10_000 else gap
             cases = [("mip", s) for s in solvers.split(",")]
             if size >= decompose_from:
@@ -259,7 +259,7 @@ def main(context: click.Context, sizes: str, demands: str, solvers: str, naive_s
                         "status": f"skipped: no proof at {gave_up[(solver, demand)]}"}))
                     continue
                 say(f"{size} workloads, {demand}, {method}, {solver} (load {load()}) ...")
-                row = in_child(size, hourly, method, solver, time_limit, seed, size_gap)
+                row = in_child(size, demand, method, solver, time_limit, seed, size_gap)
                 say(f"  -> {row.get('status')} in {row.get('build', 0) + row.get('solve', 0):.1f} s")
                 lines.append(table_row(size, demand, method, solver, row))
                 if method == "mip" and not finished(row):
@@ -297,16 +297,17 @@ def main(context: click.Context, sizes: str, demands: str, solvers: str, naive_s
 
 @main.command()
 @click.option("--size", type=int, required=True)
-@click.option("--hourly", is_flag=True)
+@click.option("--hourly", is_flag=True, help="Same as --demand hourly.")
+@click.option("--demand", type=click.Choice(["flat", "hourly", "weekly"]), default="flat")
 @click.option("--method", type=click.Choice(["mip", "decomposition", "naive"]), required=True)
 @click.option("--solver", default="highs")
 @click.option("--time-limit", type=float, default=60.0)
 @click.option("--seed", type=int, default=0)
 @click.option("--gap", type=float, default=1e-4)
-def case(size: int, hourly: bool, method: str, solver: str, time_limit: float, seed: int,
-         gap: float) -> None:
+def case(size: int, hourly: bool, demand: str, method: str, solver: str, time_limit: float,
+         seed: int, gap: float) -> None:
     """One case, as a JSON line on stdout (used by the runner)."""
-    row = run_case(size, hourly, method, solver, time_limit, seed, gap)
+    row = run_case(size, "hourly" if hourly else demand, method, solver, time_limit, seed, gap)
     row["peak"] = peak_mb()
     print(json.dumps(row))
 

@@ -94,3 +94,23 @@ def test_melange_ilp_equals_enumeration(seed: int) -> None:
         assert result.objective is None
     else:
         assert result.objective == pytest.approx(expected, rel=1e-9)
+
+
+def test_generated_weekly_fleets_repeat_each_day_with_quieter_weekends() -> None:
+    """`generate(..., weekly=True)`: the same workloads as the hourly fleet, each a 168-value
+    profile whose weekdays are its day and whose weekend days are that day scaled down."""
+    from generate import generate
+
+    hourly = generate(6, seed=3, hourly=True)
+    weekly = generate(6, seed=3, weekly=True)
+    assert weekly.periods == 168
+    for day, week in zip(hourly.workloads, weekly.workloads, strict=True):
+        assert week.name == day.name
+        profile = week.rates(168)
+        base = day.rates(24)
+        for d in range(5):
+            assert profile[24 * d:24 * d + 24] == pytest.approx(base, abs=1e-3)
+        scale = profile[5 * 24] / base[0]
+        assert 0.4 - 1e-2 <= scale <= 0.8 + 1e-2
+        assert profile[5 * 24:] == pytest.approx([r * scale for r in base] * 2, rel=2e-2,
+                                                 abs=2e-3)
