@@ -146,10 +146,32 @@ class Fleet:
     hourly: np.ndarray
     """Cost of one busy instance-hour (usage and carbon)."""
     periods: int
+    """Periods planned: the problem's, hours of equal demand as one (see `period_classes`)."""
+    rates: np.ndarray
+    """[workload, period]: demand (requests/s)."""
+    weight: np.ndarray
+    """Per period: how many of the problem's periods it stands for."""
+    members: tuple[tuple[int, ...], ...]
+    """Per period: the problem's periods it stands for."""
 
     @property
     def hours(self) -> float:
-        return HOURS_PER_MONTH / self.periods
+        """Hours of one of the problem's periods in a month."""
+        return HOURS_PER_MONTH / int(self.weight.sum())
+
+
+def period_classes(rates: np.ndarray) -> tuple[np.ndarray, tuple[tuple[int, ...], ...]]:
+    """The problem's periods ([workload, period] demand) grouped where every workload's demand
+    is equal: (the first period of each group, each group's periods). Such periods have the
+    same subproblems, rows and limits; given the pool sizes and variants no other period
+    depends on them, so one plan serves them all, which the decomposition plans once at
+    their summed cost (168 hours of a generated weekly fleet are 38 groups, a 24-hour day's
+    are 19)."""
+    groups: dict[bytes, list[int]] = {}
+    for period in range(rates.shape[1]):
+        groups.setdefault(np.ascontiguousarray(rates[:, period]).tobytes(), []).append(period)
+    members = tuple(tuple(group) for group in groups.values())
+    return np.array([group[0] for group in members], dtype=np.int64), members
 
 
 def fleet_of(problem: Problem, catalog: Catalog, candidates: CandidateSet,
@@ -221,6 +243,9 @@ def fleet_of(problem: Problem, catalog: Catalog, candidates: CandidateSet,
         arrays = {name: np.asarray(values) for name, values in columns.items()}
         mode_of = np.asarray(mode_list, dtype=np.int64)
     empty_int = np.zeros(0, dtype=np.int64)
+    rates = np.array([w.rates(problem.periods) for w in online], dtype=float).reshape(
+        len(online), problem.periods)
+    first, members = period_classes(rates)
     return Fleet(
         problem=problem, workloads=online,
         index=np.asarray(arrays.get("index", empty_int), dtype=np.int64),
@@ -235,7 +260,8 @@ def fleet_of(problem: Problem, catalog: Catalog, candidates: CandidateSet,
         replicas=np.asarray(arrays.get("replicas", empty_int), dtype=np.int64),
         fee=np.asarray(arrays.get("fee", np.zeros(0)), dtype=float),
         hourly=np.asarray(arrays.get("hourly", np.zeros(0)), dtype=float),
-        periods=problem.periods,
+        periods=len(members), rates=rates[:, first],
+        weight=np.array([len(group) for group in members], dtype=np.int64), members=members,
     )
 
 
@@ -322,8 +348,7 @@ def structure_of(problem: Problem, catalog: Catalog, fleet: Fleet) -> Structure:
             quota_rows[number, period] = rows.add(f"quota[{number},{period}]",
                                                   float(quota.max_accelerators - held))
     # use upper bounds, per candidate and period (formulation.use_upper, capped by quotas)
-    rates = np.array([w.rates(periods) for w in fleet.workloads], dtype=float).reshape(
-        len(fleet.workloads), periods)
+    rates = fleet.rates
     replicas_needed = np.array([w.min_replicas for w in fleet.workloads], dtype=float)
     rate = rates[fleet.workload]  # [candidate, period]
     needed = np.maximum.reduce([
@@ -449,8 +474,7 @@ def pricing_of(fleet: Fleet, structure: Structure) -> Pricing:
     """The subproblems, pair by pair (workloads, then variants, ascending), period by period;
     each one's items in fleet order (the candidates with a `use` column in that period)."""
     periods = fleet.periods
-    rates = np.array([w.rates(periods) for w in fleet.workloads], dtype=float).reshape(
-        len(fleet.workloads), periods)
+    rates = fleet.rates
     share = np.array([w.max_spot_share for w in fleet.workloads], dtype=float)
     min_replicas = np.array([w.min_replicas for w in fleet.workloads], dtype=float)
     order = np.lexsort((fleet.variant, fleet.workload))
@@ -650,7 +674,7 @@ def item_weights(structure: Structure, pricing: Pricing, duals: np.ndarray) -> n
     in the coupling rows times their duals (duals <= 0, so weights >= 0)."""
     fleet = structure.fleet
     k, period = pricing.candidate, pricing.period
-    weight = structure.solver_cost[k].copy()
+    weight = structure.solver_cost[k] * fleet.weight[period]
     if structure.quota_rows.size:
         quota_duals = duals[structure.quota_rows[:, period]].T  # [item, quota]
         usage = structure.quota_usage[fleet.offer[k]] * (~fleet.committed[k])[:, None]
@@ -660,7 +684,7 @@ def item_weights(structure: Structure, pricing: Pricing, duals: np.ndarray) -> n
         rows = structure.pool_rows[structure.pool_of[k][pooled], period[pooled]]
         weight[pooled] -= duals[rows]
     if structure.budget_row >= 0:
-        weight -= structure.true_cost[k] * duals[structure.budget_row]
+        weight -= structure.true_cost[k] * fleet.weight[period] * duals[structure.budget_row]
     return weight
 
 
@@ -929,7 +953,8 @@ def columns_of(structure: Structure, pricing: Pricing, pairs: np.ndarray, owner:
     their order (as the formulation's rows would)."""
     fleet = structure.fleet
     k, period = pricing.candidate[items], pricing.period[items]
-    cost = np.bincount(owner, weights=counts * structure.solver_cost[k], minlength=len(pairs))
+    times = counts * fleet.weight[period]  # instance-periods of the problem
+    cost = np.bincount(owner, weights=times * structure.solver_cost[k], minlength=len(pairs))
     # the coupling entries: (pattern, row, value) of every instance, in the patterns' order
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     pooled = fleet.committed[k]
@@ -942,7 +967,7 @@ def columns_of(structure: Structure, pricing: Pricing, pairs: np.ndarray, owner:
                       counts[here] * usage[here, quota]))
     if structure.budget_row >= 0:
         parts.append((owner, np.full(len(owner), structure.budget_row),
-                      counts * structure.true_cost[k]))
+                      times * structure.true_cost[k]))
     links = pricing.pair_link[pairs]
     linked = np.flatnonzero(links >= 0)
     parts.append((linked, links[linked], np.ones(len(linked))))
@@ -987,13 +1012,15 @@ class Reduction:
     @classmethod
     def of(cls, fleet: Fleet, chosen: list[Column], objective: float, bound: float,
            seconds: float, rounds: int, columns: int) -> Reduction:
-        """The plan of these columns (instances of fleet candidates per period)."""
+        """The plan of these columns (instances of fleet candidates per period, in each of
+        the problem's periods a planned period stands for)."""
         counts: dict[tuple[int, int], int] = {}
         for column in chosen:
             for k, period, count in zip(column.candidates, column.periods, column.counts,
                                         strict=True):
-                key = (int(fleet.index[k]), period)
-                counts[key] = counts.get(key, 0) + count
+                for member in fleet.members[period]:
+                    key = (int(fleet.index[k]), member)
+                    counts[key] = counts.get(key, 0) + count
         active = tuple(sorted({index for index, _ in counts}))
         return cls(active, counts, objective, min(bound, objective), seconds, rounds, columns)
 
@@ -1403,7 +1430,8 @@ def _compact_mip(structure: Structure, pricing: Pricing, fixed: list[Column], fr
                     rows_here.append(link)
                     values_here.append(1.0)
                     k = int(pricing.candidate[item])
-                    columns.append(model.column(float(structure.solver_cost[k]), 0.0,
+                    times = float(structure.fleet.weight[pricing.period[item]])
+                    columns.append(model.column(times * float(structure.solver_cost[k]), 0.0,
                                                 float(problems.upper[item]), True, rows_here,
                                                 values_here))
                 variables.append((number, j, np.array(columns, dtype=np.int64)))
@@ -1462,7 +1490,7 @@ def candidate_entries(structure: Structure, k: int, period: int) -> tuple[list[i
                 values.append(per)
     if structure.budget_row >= 0:
         rows.append(structure.budget_row)
-        values.append(float(structure.true_cost[k]))
+        values.append(float(structure.true_cost[k] * fleet.weight[period]))
     return rows, values
 
 

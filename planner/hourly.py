@@ -36,13 +36,14 @@ Planning hour by hour: with the pool sizes and each workload's variant fixed, on
 budget joins the periods, so each period is a small problem of its own (`Period`): its own
 LP by column generation gives duals that make its Lagrangian bound B tight, the MIP over the
 covers within a slack s of their cheapest (instance counts for subproblems with too many)
-is its optimum when that costs at most B + s (the same argument, one period at a time), and
-hours of equal demand share one plan. After column generation: a plan this way with pool
+is its optimum when that costs at most B + s (the same argument, one period at a time).
+(Hours of equal demand are one period already, at their summed cost:
+`decompose.period_classes`.) After column generation: a plan this way with pool
 sizes and variants from a dive on the master LP (`PLAN_SHARE` of the time left; it stops
 early when the periods would not fit), the master MIP from it (`MIP_SHARE`), and that plan
 improved this way with its own pool sizes and variants, from its own covers (never dearer).
 On the generated fleets the dive's plan is the better one at 10 workloads, the MIP's at 100,
-where it finds a plan sooner than 19 distinct periods are each solved.
+where it finds a plan sooner than its 19 periods are each solved.
 
 Where the gap is (measured on `generate(10, 0, hourly=True)`, where L = 102,196): not the
 pool sizes' integrality: branching on them in the master (best first, column generation at
@@ -191,7 +192,7 @@ def cover_of(structure: Structure, pricing: Pricing, sub: int, candidates: list[
         rows, values = candidate_entries(structure, k, period)
         for row, value in zip(rows, values, strict=True):
             entries[row] += count * value
-        cost += count * float(structure.solver_cost[k])
+        cost += count * float(structure.solver_cost[k] * structure.fleet.weight[period])
     rows_used = sorted(entries)
     return Cover(int(pricing.workload[sub]), int(pricing.variant[sub]),
                  tuple(k for k, _ in order), (period,) * len(order),
@@ -318,7 +319,8 @@ def _first_covers(master: CoverMaster, deadline: float | None = None) -> Priced 
         duals = np.zeros(len(structure.rows.upper))
         for number, fee in enumerate(structure.pool_fee.tolist()):
             rows = structure.pool_rows[number]
-            duals[rows[rows >= 0]] = -fee / (fleet.periods if spread else 1)
+            share = fleet.weight / fleet.weight.sum() if spread else np.ones(fleet.periods)
+            duals[rows[rows >= 0]] = -fee * share[rows >= 0]
         priced = price(structure, pricing, duals, deadline=deadline)
         if not np.isfinite(priced.best).all():
             return None
@@ -636,14 +638,6 @@ class Period:
     """Per item of `part`: one instance's objective coefficient."""
     dominance: Dominance
 
-    def signature(self) -> bytes:
-        """Equal for periods with the same subproblems, limits and items (hours of equal
-        demand, as on either side of a daily cosine's trough): they have the same plans."""
-        part = self.part
-        arrays = (part.start, part.demand, part.replicas, part.item_demand, part.item_replicas,
-                  part.item_spot, part.upper, self.limits, self.usage, self.cost)
-        return b"|".join(np.ascontiguousarray(array).tobytes() for array in arrays)
-
     def weights(self, duals: np.ndarray) -> np.ndarray:
         """Priced cost of one instance of each item at these duals of `rows` (<= 0)."""
         return np.maximum(self.cost - self.usage @ duals, 0.0)
@@ -679,8 +673,8 @@ def _period_of(master: CoverMaster, number: int, fixing: Fixing) -> Period:
     for quota in range(structure.quota_rows.shape[0]):
         usage[free, column[structure.quota_rows[quota, number]]] = \
             structure.quota_usage[structure.fleet.offer[k[free]], quota]
-    return Period(number, subs, part, original, rows, limits, usage, structure.solver_cost[k],
-                  Dominance.of(part))
+    return Period(number, subs, part, original, rows, limits, usage,
+                  structure.solver_cost[k] * structure.fleet.weight[number], Dominance.of(part))
 
 
 class PeriodLP:
@@ -1012,42 +1006,36 @@ def _plan_by_periods(master: CoverMaster, final: Priced, fixing: Fixing, deadlin
             known[int(master.pricing.sub_period[cover.sub])].append(cover)
     periods = [_period_of(master, number, fixing)
                for number in range(master.structure.fleet.periods)]
-    signatures = [period.signature() for period in periods]
-    distinct = len(set(signatures))
-    plans: dict[bytes, PeriodPlan | None] = {}  # hours of equal demand and limits: one plan
-    quick: dict[bytes, PeriodPlan | None] = {}
+    plans: dict[int, PeriodPlan | None] = {}
     covers: list[Cover] = []
     whole = True
     least = 0.0  # the periods' bounds with these pool sizes and variants
-    for period, signature in zip(periods, signatures, strict=True):
-        pace = (time.perf_counter() - clock) / max(len(plans), 1) * (distinct - len(plans))
+    for period in periods:
+        count = len(periods) - len(plans)
+        pace = (time.perf_counter() - clock) / max(len(plans), 1) * count
         left = deadline - time.perf_counter()
-        if signature not in plans and ((start and left > 0) or pace <= left):
-            share = time.perf_counter() + (deadline - time.perf_counter()) / (
-                distinct - len(plans))
+        if (start and left > 0) or pace <= left:
+            share = time.perf_counter() + (deadline - time.perf_counter()) / count
             duals, support = _period_duals(master, period, final.duals[period.rows],
                                            known[period.number], share)
-            plans[signature] = _plan_period(period, duals, support, share, options,
-                                            [_local(master, period, cover)
-                                             for cover in starting[period.number]])
-        plan = plans.get(signature)
+            plans[period.number] = _plan_period(period, duals, support, share, options,
+                                                [_local(master, period, cover)
+                                                 for cover in starting[period.number]])
+        plan = plans.get(period.number)
         least += -math.inf if plan is None else plan.bound
         if plan is not None:
             covers += _covers_of(master, period, plan)
         elif starting[period.number]:
             covers += starting[period.number]
         else:  # not solved in time: a quick plan, with no bound
-            if signature not in quick:
-                quick[signature] = _quick_plan(master, period, final, known[period.number],
-                                               deadline, options)
-            found = quick[signature]
+            found = _quick_plan(master, period, final, known[period.number], deadline, options)
             whole = whole and found is not None
             covers += _covers_of(master, period, found)
     for cover in covers:
         master.add_cover(cover)
     planned = sum(plan is not None for plan in plans.values())
     fees = float(master.structure.pool_fee @ fixing.pools)
-    say(f"  pool sizes and variants fixed, {planned} of {distinct} distinct periods solved on "
+    say(f"  pool sizes and variants fixed, {planned} of {len(periods)} periods solved on "
         f"their own ({time.perf_counter() - clock:.2f} s): "
         f"{sum(cover.cost for cover in covers) + fees:,.2f}, at least {least + fees:,.2f} "
         f"with these pool sizes and variants")

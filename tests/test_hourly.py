@@ -179,17 +179,23 @@ def test_column_generation_starts_no_round_it_cannot_finish(
     assert now[0] <= 15.0
 
 
-def test_hours_of_equal_demand_share_one_plan(
+def test_hours_of_equal_demand_are_planned_once(
         fleet_master: tuple[hourly.CoverMaster, decompose.Priced]) -> None:
-    """Diurnal demand is symmetric about its 04:00 trough: 03:00 and 05:00 have the same
-    subproblems and limits, so one signature (and one plan); 04:00 and noon do not."""
+    """Diurnal demand is symmetric about its 04:00 trough: 03:00 and 05:00 are one planned
+    period standing for both, 04:00 one of its own; every hour is in exactly one."""
     master, _ = fleet_master
-    fixing = hourly._dive(master, time.perf_counter() + 30)
-    signature = {number: hourly._period_of(master, number, fixing).signature()
-                 for number in (3, 4, 5, 12)}
-    assert signature[3] == signature[5]
-    assert signature[3] != signature[4]
-    assert signature[4] != signature[12]
+    fleet = master.structure.fleet
+    group = {member: number for number, members in enumerate(fleet.members)
+             for member in members}
+    assert sorted(group) == list(range(24))
+    assert sum(len(members) for members in fleet.members) == 24
+    assert group[3] == group[5] != group[4]
+    assert fleet.weight[group[3]] == len(fleet.members[group[3]]) >= 2
+    rates = np.array([w.rates(24) for w in fleet.workloads])
+    for number, members in enumerate(fleet.members):
+        for member in members:
+            assert np.array_equal(rates[:, member], fleet.rates[:, number])
+    assert len({rates[:, m[0]].tobytes() for m in fleet.members}) == fleet.periods
 
 
 def test_periods_without_time_of_their_own_still_get_a_plan(
