@@ -157,8 +157,7 @@ def explain_workload(problem: Problem, catalog: Catalog, workload: ServingWorklo
     choices = served_choices(problem, allocations) if plan_choices is None else plan_choices
 
     def why_lost(candidate: Candidate, cost: float) -> str:
-        return (one_time_reason(problem, catalog, workload, candidate, cost, allocations, plan_cost,
-                                plan_choices=choices)
+        return (one_time_reason(problem, catalog, workload, candidate, cost, choices, plan_cost)
                 or coupled_reason(problem, catalog, workload, candidate, allocations))
 
     options = candidates.options_of(workload.name)
@@ -198,8 +197,8 @@ def explain_workload(problem: Problem, catalog: Catalog, workload: ServingWorklo
     lines += [text for _, text in cheaper_feasible[:MAX_LINES_PER_SECTION]]
     ruled_out = _ruled_out(problem, workload, candidates, plan_cost - 0.5)
     lines += [f"ruled out: {text}" for _, text in ruled_out[:MAX_LINES_PER_SECTION]]
-    lines += model_choice_lines(problem, catalog, workload, candidates, mine, allocations,
-                                plan_cost, plan_choices=choices)
+    lines += model_choice_lines(problem, catalog, workload, candidates, mine, choices,
+                                plan_cost)
     return lines
 
 

@@ -54,13 +54,11 @@ def one_time_text(problem: Problem, catalog: Catalog, served: frozenset[tuple[st
 
 
 def one_time_reason(problem: Problem, catalog: Catalog, workload: ServingWorkload,
-                    candidate: Candidate, cost: float, allocations: tuple[Allocation, ...],
-                    plan_cost: float, *, plan_choices: frozenset[tuple[str, str]] | None = None
-                    ) -> str | None:
+                    candidate: Candidate, cost: float, served: frozenset[tuple[str, str]],
+                    plan_cost: float) -> str | None:
     """Why a candidate cheaper alone than the plan lost, when its one-time runs (a model's
-    distillation, a variant's preparation) not already in the plan make up the difference.
-    `plan_choices`: `served_choices` of the plan, computed from `allocations` when None."""
-    served = served_choices(problem, allocations) if plan_choices is None else plan_choices
+    distillation, a variant's preparation) not already in the plan (which serves `served`,
+    see `served_choices`) make up the difference."""
     extra = extra_one_time(problem, catalog, served, candidate.config.choice)
     if extra <= 0 or cost + extra < plan_cost - 0.5:
         return None
@@ -71,15 +69,11 @@ def one_time_reason(problem: Problem, catalog: Catalog, workload: ServingWorkloa
 
 def model_choice_lines(problem: Problem, catalog: Catalog, workload: ServingWorkload,
                        candidates: CandidateSet, mine: list[Allocation],
-                       allocations: tuple[Allocation, ...], plan_cost: float, *,
-                       plan_choices: frozenset[tuple[str, str]] | None = None
-                       ) -> list[str]:
+                       choices: frozenset[tuple[str, str]], plan_cost: float) -> list[str]:
     """For a workload with alternatives: the model served, and each other model's best cost
-    or what ruled it out. `plan_choices`: `served_choices` of the plan, computed from
-    `allocations` when None."""
+    or what ruled it out (`choices`: what the plan serves, `served_choices`)."""
     if not workload.alternatives or not mine:
         return []
-    choices = served_choices(problem, allocations) if plan_choices is None else plan_choices
     served = {a.served_model(workload.model) for a in mine}
     quality = max(a.quality for a in mine)
     if served == {workload.model}:
