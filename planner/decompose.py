@@ -468,6 +468,11 @@ class Pricing:
     """Per pair: its workload."""
     pair_link: np.ndarray
     """Per pair: the row linking its patterns to its variant's preparation (-1: none)."""
+    item_cost: np.ndarray
+    """Per item: one instance's objective coefficient, over all the problem's periods its
+    period stands for."""
+    item_budget: np.ndarray
+    """Per item: one instance's budget coefficient, likewise."""
 
 
 def pricing_of(fleet: Fleet, structure: Structure) -> Pricing:
@@ -521,8 +526,10 @@ def pricing_of(fleet: Fleet, structure: Structure) -> Pricing:
     pairs = list(zip(pair_workload.tolist(), pair_variant.tolist(), strict=True))
     pair_link = np.array([structure.prepare_rows.get(pair, (-1, -1))[0] for pair in pairs],
                          dtype=np.int64)
+    times = fleet.weight[item_period]
     return Pricing(problems, candidate, item_period, sub_workload, pair_variant[sub_pair],
-                   sub_period, pairs, sub_pair, Dominance.of(problems), pair_workload, pair_link)
+                   sub_period, pairs, sub_pair, Dominance.of(problems), pair_workload, pair_link,
+                   structure.solver_cost[candidate] * times, structure.true_cost[candidate] * times)
 
 
 @dataclass(frozen=True)
@@ -674,7 +681,7 @@ def item_weights(structure: Structure, pricing: Pricing, duals: np.ndarray) -> n
     in the coupling rows times their duals (duals <= 0, so weights >= 0)."""
     fleet = structure.fleet
     k, period = pricing.candidate, pricing.period
-    weight = structure.solver_cost[k] * fleet.weight[period]
+    weight = pricing.item_cost.copy()
     if structure.quota_rows.size:
         quota_duals = duals[structure.quota_rows[:, period]].T  # [item, quota]
         usage = structure.quota_usage[fleet.offer[k]] * (~fleet.committed[k])[:, None]
@@ -684,7 +691,7 @@ def item_weights(structure: Structure, pricing: Pricing, duals: np.ndarray) -> n
         rows = structure.pool_rows[structure.pool_of[k][pooled], period[pooled]]
         weight[pooled] -= duals[rows]
     if structure.budget_row >= 0:
-        weight -= structure.true_cost[k] * fleet.weight[period] * duals[structure.budget_row]
+        weight -= pricing.item_budget * duals[structure.budget_row]
     return weight
 
 
@@ -953,8 +960,7 @@ def columns_of(structure: Structure, pricing: Pricing, pairs: np.ndarray, owner:
     their order (as the formulation's rows would)."""
     fleet = structure.fleet
     k, period = pricing.candidate[items], pricing.period[items]
-    times = counts * fleet.weight[period]  # instance-periods of the problem
-    cost = np.bincount(owner, weights=times * structure.solver_cost[k], minlength=len(pairs))
+    cost = np.bincount(owner, weights=counts * pricing.item_cost[items], minlength=len(pairs))
     # the coupling entries: (pattern, row, value) of every instance, in the patterns' order
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     pooled = fleet.committed[k]
@@ -967,7 +973,7 @@ def columns_of(structure: Structure, pricing: Pricing, pairs: np.ndarray, owner:
                       counts[here] * usage[here, quota]))
     if structure.budget_row >= 0:
         parts.append((owner, np.full(len(owner), structure.budget_row),
-                      times * structure.true_cost[k]))
+                      counts * pricing.item_budget[items]))
     links = pricing.pair_link[pairs]
     linked = np.flatnonzero(links >= 0)
     parts.append((linked, links[linked], np.ones(len(linked))))
@@ -1429,9 +1435,7 @@ def _compact_mip(structure: Structure, pricing: Pricing, fixed: list[Column], fr
                     model.entry(link, choice, -float(problems.upper[item]))
                     rows_here.append(link)
                     values_here.append(1.0)
-                    k = int(pricing.candidate[item])
-                    times = float(structure.fleet.weight[pricing.period[item]])
-                    columns.append(model.column(times * float(structure.solver_cost[k]), 0.0,
+                    columns.append(model.column(float(pricing.item_cost[item]), 0.0,
                                                 float(problems.upper[item]), True, rows_here,
                                                 values_here))
                 variables.append((number, j, np.array(columns, dtype=np.int64)))

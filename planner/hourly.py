@@ -678,7 +678,7 @@ def _period_of(master: CoverMaster, number: int, fixing: Fixing) -> Period:
         usage[free, column[structure.quota_rows[quota, number]]] = \
             structure.quota_usage[structure.fleet.offer[k[free]], quota]
     return Period(number, subs, part, original, rows, limits, usage,
-                  structure.solver_cost[k] * structure.fleet.weight[number], Dominance.of(part))
+                  pricing.item_cost[original], Dominance.of(part))
 
 
 class PeriodLP:
