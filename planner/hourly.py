@@ -321,9 +321,9 @@ def _first_covers(master: CoverMaster, deadline: float | None = None) -> Priced 
     priced = None
     for spread in SPREADS:
         duals = np.zeros(len(structure.rows.upper))
+        share = fleet.weight / fleet.weight.sum() if spread else np.ones(fleet.periods)
         for number, fee in enumerate(structure.pool_fee.tolist()):
             rows = structure.pool_rows[number]
-            share = fleet.weight / fleet.weight.sum() if spread else np.ones(fleet.periods)
             duals[rows[rows >= 0]] = -fee * share[rows >= 0]
         priced = price(structure, pricing, duals, deadline=deadline)
         if not np.isfinite(priced.best).all():
